@@ -1,0 +1,121 @@
+//! Internal iterators: cursors over versioned entries (user key, sequence number, kind,
+//! value) in internal-key order.
+//!
+//! Every source of entries (memtable, sstable) implements [`InternalIterator`]; the merge
+//! iterator combines them; thin adapters on top apply snapshot visibility, hide tombstones and
+//! enforce range bounds. An iterator that returned an error stays failed: `valid()` is false
+//! and every later `next`/`seek` returns the error again.
+
+// pub(crate) mod merge;
+
+use crate::types::{SeqNum, ValueKind};
+use crate::Result;
+
+/// A cursor over entries sorted by user key ascending, then sequence number descending.
+///
+/// Borrowed slices returned by `key` and `value` stay valid until the next call that takes
+/// `&mut self`.
+pub(crate) trait InternalIterator: Send {
+    /// Whether the cursor is on an entry. False before the first seek, at the end, and after
+    /// an error.
+    fn valid(&self) -> bool;
+
+    /// REQUIRES: `valid()`. The current entry's user key.
+    fn key(&self) -> &[u8];
+
+    /// REQUIRES: `valid()`. The current entry's sequence number.
+    fn seq(&self) -> SeqNum;
+
+    /// REQUIRES: `valid()`. Whether the current entry is a put or a tombstone.
+    fn kind(&self) -> ValueKind;
+
+    /// REQUIRES: `valid()`. The current entry's value (empty for a tombstone).
+    fn value(&self) -> &[u8];
+
+    /// REQUIRES: `valid()`. Moves to the next entry.
+    fn next(&mut self) -> Result<()>;
+
+    /// Positions on the first entry whose user key is `>= target` (its newest version).
+    fn seek(&mut self, target: &[u8]) -> Result<()>;
+
+    /// Positions on the first entry.
+    fn seek_to_first(&mut self) -> Result<()>;
+}
+
+impl<I: InternalIterator + ?Sized> InternalIterator for Box<I> {
+    fn valid(&self) -> bool {
+        (**self).valid()
+    }
+    fn key(&self) -> &[u8] {
+        (**self).key()
+    }
+    fn seq(&self) -> SeqNum {
+        (**self).seq()
+    }
+    fn kind(&self) -> ValueKind {
+        (**self).kind()
+    }
+    fn value(&self) -> &[u8] {
+        (**self).value()
+    }
+    fn next(&mut self) -> Result<()> {
+        (**self).next()
+    }
+    fn seek(&mut self, target: &[u8]) -> Result<()> {
+        (**self).seek(target)
+    }
+    fn seek_to_first(&mut self) -> Result<()> {
+        (**self).seek_to_first()
+    }
+}
+
+/// A test helper: an iterator over a sorted vector of owned entries.
+#[cfg(test)]
+pub(crate) mod vec_iter {
+    use super::*;
+
+    pub(crate) type Entry = (Vec<u8>, SeqNum, ValueKind, Vec<u8>);
+
+    pub(crate) struct VecIter {
+        entries: Vec<Entry>,
+        pos: usize,
+    }
+
+    impl VecIter {
+        /// `entries` must already be in internal-key order.
+        pub(crate) fn new(entries: Vec<Entry>) -> Self {
+            let pos = entries.len();
+            VecIter { entries, pos }
+        }
+    }
+
+    impl InternalIterator for VecIter {
+        fn valid(&self) -> bool {
+            self.pos < self.entries.len()
+        }
+        fn key(&self) -> &[u8] {
+            &self.entries[self.pos].0
+        }
+        fn seq(&self) -> SeqNum {
+            self.entries[self.pos].1
+        }
+        fn kind(&self) -> ValueKind {
+            self.entries[self.pos].2
+        }
+        fn value(&self) -> &[u8] {
+            &self.entries[self.pos].3
+        }
+        fn next(&mut self) -> Result<()> {
+            self.pos += 1;
+            Ok(())
+        }
+        fn seek(&mut self, target: &[u8]) -> Result<()> {
+            self.pos = self.entries.partition_point(|e| e.0.as_slice() < target);
+            Ok(())
+        }
+        fn seek_to_first(&mut self) -> Result<()> {
+            self.pos = 0;
+            Ok(())
+        }
+    }
+}

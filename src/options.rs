@@ -1,0 +1,109 @@
+//! Database options and their validation.
+//!
+//! Setters never fail; [`Options::validate`] (called by `Db::open`) rejects bad values with a
+//! message naming the option, as the C API promises.
+
+use crate::env::{FileSystem, PosixFs};
+use crate::{Error, Result};
+use std::sync::Arc;
+
+/// Largest accepted `memtable_bytes` (1 GiB).
+pub const MAX_MEMTABLE_BYTES: usize = 1 << 30;
+/// Largest accepted `block_bytes` (4 MiB).
+pub const MAX_BLOCK_BYTES: usize = 4 << 20;
+/// Largest accepted `bloom_bits_per_key`.
+pub const MAX_BLOOM_BITS_PER_KEY: u32 = 64;
+/// Memtables smaller than this are rounded up: a flush per handful of writes helps nobody.
+pub(crate) const MIN_EFFECTIVE_MEMTABLE_BYTES: usize = 16 * 1024;
+
+/// How a database is opened and tuned.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Create the database when the directory holds none. Default true.
+    pub create_if_missing: bool,
+    /// Fail when a database already exists. Default false.
+    pub error_if_exists: bool,
+    /// fsync the WAL before each write returns. Default false.
+    pub sync_writes: bool,
+    /// Size at which the memtable is frozen and flushed. Default 4 MiB.
+    pub memtable_bytes: usize,
+    /// Target size of sstable data blocks. Default 4096.
+    pub block_bytes: usize,
+    /// Bloom filter bits per key; 0 builds no filter. Default 10.
+    pub bloom_bits_per_key: u32,
+    /// Capacity of the shared block cache; 0 disables it. Default 8 MiB.
+    pub block_cache_bytes: usize,
+    /// The file system the database lives on. Default: the real one.
+    pub fs: Arc<dyn FileSystem>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            create_if_missing: true,
+            error_if_exists: false,
+            sync_writes: false,
+            memtable_bytes: 4 << 20,
+            block_bytes: 4096,
+            bloom_bits_per_key: 10,
+            block_cache_bytes: 8 << 20,
+            fs: Arc::new(PosixFs),
+        }
+    }
+}
+
+impl Options {
+    /// Checks every value; the error names the first bad option.
+    pub fn validate(&self) -> Result<()> {
+        check_range("memtable_bytes", self.memtable_bytes, MAX_MEMTABLE_BYTES)?;
+        check_range("block_bytes", self.block_bytes, MAX_BLOCK_BYTES)?;
+        if self.bloom_bits_per_key > MAX_BLOOM_BITS_PER_KEY {
+            return Err(Error::invalid(format!(
+                "bloom_bits_per_key must be at most {MAX_BLOOM_BITS_PER_KEY}, got {}",
+                self.bloom_bits_per_key
+            )));
+        }
+        Ok(())
+    }
+
+    /// The flush threshold actually used (tiny values are rounded up).
+    pub(crate) fn effective_memtable_bytes(&self) -> usize {
+        self.memtable_bytes.max(MIN_EFFECTIVE_MEMTABLE_BYTES)
+    }
+}
+
+fn check_range(name: &str, value: usize, max: usize) -> Result<()> {
+    if value == 0 || value > max {
+        return Err(Error::invalid(format!(
+            "{name} must be between 1 and {max}, got {value}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_sizes_are_rejected_with_the_option_named() {
+        let opts = Options {
+            block_bytes: 0,
+            ..Options::default()
+        };
+        let msg = opts.validate().unwrap_err().to_string();
+        assert!(msg.contains("block_bytes"), "{msg}");
+        let opts = Options {
+            memtable_bytes: 0,
+            ..Options::default()
+        };
+        assert!(opts.validate().unwrap_err().to_string().contains("memtable_bytes"));
+        assert!(Options::default().validate().is_ok());
+        let tiny = Options {
+            memtable_bytes: 1,
+            block_bytes: 1,
+            ..Options::default()
+        };
+        assert!(tiny.validate().is_ok());
+    }
+}
