@@ -14,6 +14,7 @@ mod error;
 mod filename;
 mod hash;
 mod iterators;
+mod memtable;
 mod options;
 mod types;
 

@@ -6,7 +6,8 @@
 //! enforce range bounds. An iterator that returned an error stays failed: `valid()` is false
 //! and every later `next`/`seek` returns the error again.
 
-// pub(crate) mod merge;
+pub(crate) mod merge;
+pub(crate) mod user_iter;
 
 use crate::types::{SeqNum, ValueKind};
 use crate::Result;
