@@ -1,0 +1,155 @@
+//! Flush: frozen memtable -> L0 sstable, on the background thread.
+//!
+//! Durability order: the sstable is written and fsynced, the directory fsynced, then the
+//! manifest edit naming it (and moving the WAL horizon past the memtable's WAL) is appended
+//! and fsynced; only then is the new version installed and the old WAL deleted. A crash at
+//! any point leaves either the WAL (replayed on open) or the sstable (named by the manifest).
+
+use super::{DbInner, SuperVersion};
+use crate::filename::{table_path, wal_path};
+use crate::memtable::MemTable;
+use crate::sstable::{Table, TableBuilder, TableOptions};
+use crate::version::{FileMeta, TableFile, VersionEdit};
+use crate::cache::BlockCache;
+use crate::env::FileSystem;
+use crate::options::Options;
+use crate::Result;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+impl DbInner {
+    /// The background thread: flushes frozen memtables until shutdown.
+    pub(crate) fn background_loop(self: Arc<Self>) {
+        loop {
+            {
+                let mut bg = self.bg.lock();
+                loop {
+                    if bg.shutting_down {
+                        return;
+                    }
+                    let has_work = !self.current().frozen.is_empty();
+                    if has_work && !self.failed.load(Ordering::Acquire) {
+                        break;
+                    }
+                    self.bg_cv.wait(&mut bg);
+                }
+                bg.busy = true;
+            }
+            if let Err(e) = self.flush_oldest() {
+                // Kept and returned to the next write; reads go on from what is installed.
+                self.fail(e);
+            }
+            self.bg.lock().busy = false;
+            self.wake_all();
+        }
+    }
+
+    /// Flushes the oldest frozen memtable into an L0 sstable and installs the result.
+    fn flush_oldest(&self) -> Result<()> {
+        let Some(mem) = self.current().frozen.last().cloned() else {
+            return Ok(());
+        };
+        let file = if mem.is_empty() {
+            None
+        } else {
+            Some(self.build_table(&mem, self.new_file_number())?)
+        };
+
+        let mut versions = self.versions.lock();
+        let current = self.current();
+        // The oldest memtable still unflushed after this one decides which WALs are needed.
+        let next_oldest = match current.frozen.len() {
+            0 | 1 => &current.mem,
+            n => current.frozen.get(n - 2).unwrap_or(&current.mem),
+        };
+        let edit = VersionEdit {
+            log_number: Some(next_oldest.wal_number()),
+            next_file_number: Some(self.next_file_number.load(Ordering::Relaxed)),
+            last_seq: Some(self.visible_seq.load(Ordering::Acquire)),
+            added: file
+                .iter()
+                .map(|f| (0, f.meta.clone()))
+                .collect(),
+            removed: Vec::new(),
+        };
+        versions.manifest.append(&edit).map_err(|e| self.fail(e))?;
+
+        let added: Vec<(usize, Arc<TableFile>)> = file.into_iter().map(|f| (0, f)).collect();
+        {
+            let mut slot = self.current.write();
+            let version = slot
+                .version
+                .apply(&[], added)
+                .map_err(|reason| crate::version::inconsistent(versions.manifest.path(), reason))?;
+            let frozen = slot
+                .frozen
+                .iter()
+                .filter(|m| !Arc::ptr_eq(m, &mem))
+                .cloned()
+                .collect();
+            *slot = Arc::new(SuperVersion {
+                mem: Arc::clone(&slot.mem),
+                frozen,
+                version: Arc::new(version),
+            });
+        }
+        drop(versions);
+        // The manifest no longer needs this WAL. A failed delete leaves an orphan the next
+        // open removes.
+        let _ = self.fs.remove(&wal_path(&self.dir, mem.wal_number()));
+        self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes `mem` to sstable `number` (see [`write_table`]) and counts the bytes.
+    pub(crate) fn build_table(&self, mem: &MemTable, number: u64) -> Result<Arc<TableFile>> {
+        let file = write_table(&self.fs, &self.dir, &self.opts, self.cache.as_ref(), mem, number)?;
+        self.stats
+            .flush_bytes_written
+            .fetch_add(file.meta.size, Ordering::Relaxed);
+        Ok(file)
+    }
+}
+
+/// Writes `mem` to sstable `number`, fsyncs it and the directory, and opens it. On failure
+/// the partial file is removed (nothing names it, so this is tidiness, not correctness).
+pub(crate) fn write_table(
+    fs: &Arc<dyn FileSystem>,
+    dir: &Path,
+    opts: &Options,
+    cache: Option<&Arc<BlockCache>>,
+    mem: &MemTable,
+    number: u64,
+) -> Result<Arc<TableFile>> {
+    let path = table_path(dir, number);
+    let built = (|| {
+        let options = TableOptions {
+            block_bytes: opts.block_bytes,
+            bloom_bits_per_key: opts.bloom_bits_per_key,
+        };
+        let mut builder = TableBuilder::new(fs.create(&path)?, path.clone(), options);
+        mem.for_each(|key, seq, kind, value| builder.add(key, seq, kind, value))?;
+        let summary = builder.finish()?;
+        fs.sync_dir(dir)?;
+        let table = Table::open(fs.open_random(&path)?, path.clone(), number, cache.cloned())?;
+        let meta = FileMeta {
+            number,
+            size: summary.file_size,
+            smallest: summary.smallest,
+            largest: summary.largest,
+            min_seq: summary.min_seq,
+            max_seq: summary.max_seq,
+        };
+        Ok(Arc::new(TableFile::new(
+            meta,
+            Arc::new(table),
+            Arc::clone(fs),
+            path.clone(),
+        )))
+    })();
+    if built.is_err() {
+        let _ = fs.remove(&path);
+    }
+    built
+}

@@ -1,0 +1,387 @@
+//! The database: the shared state behind a [`Db`] handle and the operations on it.
+//!
+//! Who owns what:
+//! - `current` (read-write lock, held for a pointer copy only) is the [`SuperVersion`]
+//!   readers start from: the active memtable, frozen memtables and the sstable version.
+//! - `writer` (mutex) serialises writes: WAL append, memtable insert, memtable switch.
+//! - `versions` (mutex) serialises changes to the sstable version and the manifest; the
+//!   background thread takes it to install a flush.
+//! - `bg` (mutex + condvar) wakes the background thread and the writers waiting on it.
+//!
+//! Lock order: `writer` -> `versions` -> `current` -> `bg`. Readers take only `current`,
+//! briefly, so they never wait for writers, flushes or compactions.
+
+mod flush;
+mod open;
+mod properties;
+mod write;
+
+use crate::batch::WriteBatch;
+use crate::cache::BlockCache;
+use crate::cursor::Cursor;
+use crate::env::{FileLock, FileSystem};
+use crate::hash::key_hash;
+use crate::iterators::merge::MergeIterator;
+use crate::iterators::user_iter::UserIterator;
+use crate::iterators::InternalIterator;
+use crate::memtable::MemTable;
+use crate::options::Options;
+use crate::snapshot::Snapshot;
+use crate::types::{check_key, SeqNum, ValueKind};
+use crate::version::manifest::ManifestWriter;
+use crate::version::Version;
+use crate::wal::Wal;
+use crate::{Error, Result};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Frozen memtables allowed to wait for flushing before writers stall.
+const MAX_FROZEN_MEMTABLES: usize = 2;
+
+/// Everything a read needs, captured at one moment.
+#[derive(Debug)]
+pub(crate) struct SuperVersion {
+    pub mem: Arc<MemTable>,
+    /// Frozen memtables, newest first.
+    pub frozen: Vec<Arc<MemTable>>,
+    pub version: Arc<Version>,
+}
+
+impl SuperVersion {
+    /// The newest version of `key` visible at `snapshot`: memtables, then sstables.
+    pub(crate) fn get(&self, key: &[u8], snapshot: SeqNum) -> Result<Option<Vec<u8>>> {
+        let in_memory = std::iter::once(&self.mem)
+            .chain(self.frozen.iter())
+            .find_map(|mem| mem.get(key, snapshot));
+        let found = match in_memory {
+            Some(found) => Some(found),
+            None => self.version.get(key, key_hash(key), snapshot)?,
+        };
+        Ok(match found {
+            Some((_, ValueKind::Put, value)) => Some(value),
+            Some((_, ValueKind::Delete, _)) | None => None,
+        })
+    }
+
+    /// A cursor over `[start, end)` at `snapshot`.
+    pub(crate) fn scan(
+        &self,
+        snapshot: SeqNum,
+        start: Option<Vec<u8>>,
+        end: Option<Vec<u8>>,
+    ) -> UserIterator<MergeIterator> {
+        let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
+        for mem in std::iter::once(&self.mem).chain(self.frozen.iter()) {
+            children.push(Box::new(mem.iter()));
+        }
+        self.version.iterators(&mut children);
+        UserIterator::new(MergeIterator::new(children), snapshot, start, end)
+    }
+}
+
+/// The writer's state: the active WAL and the last sequence number handed out.
+#[derive(Debug)]
+pub(crate) struct WriterState {
+    pub wal: Wal,
+    pub last_seq: SeqNum,
+}
+
+/// The version lock's state: the manifest being appended to.
+#[derive(Debug)]
+pub(crate) struct VersionState {
+    pub manifest: ManifestWriter,
+}
+
+/// What wakes the background thread.
+#[derive(Debug, Default)]
+pub(crate) struct BgState {
+    pub shutting_down: bool,
+    /// A flush or compaction is running right now.
+    pub busy: bool,
+}
+
+/// Running totals for `toykv.stats`.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub user_bytes_written: AtomicU64,
+    pub flushes: AtomicU64,
+    pub flush_bytes_written: AtomicU64,
+}
+
+/// The shared state of one open database.
+pub(crate) struct DbInner {
+    pub dir: PathBuf,
+    pub opts: Options,
+    pub fs: Arc<dyn FileSystem>,
+    pub cache: Option<Arc<BlockCache>>,
+    lock: Mutex<Option<Box<dyn FileLock>>>,
+    current: RwLock<Arc<SuperVersion>>,
+    writer: Mutex<WriterState>,
+    versions: Mutex<VersionState>,
+    /// Highest sequence number whose write is fully applied: the default read snapshot.
+    visible_seq: AtomicU64,
+    next_file_number: AtomicU64,
+    bg: Mutex<BgState>,
+    bg_cv: Condvar,
+    bg_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set by a failure that may have lost data; writes then fail until reopen.
+    failed: AtomicBool,
+    failure: Mutex<Option<Error>>,
+    closed: AtomicBool,
+    /// Sequence numbers pinned by open snapshots, with counts.
+    snapshots: Mutex<BTreeMap<SeqNum, usize>>,
+    pub stats: Stats,
+}
+
+impl std::fmt::Debug for DbInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbInner").field("dir", &self.dir).finish()
+    }
+}
+
+impl DbInner {
+    pub(crate) fn current(&self) -> Arc<SuperVersion> {
+        Arc::clone(&self.current.read())
+    }
+
+    fn install(&self, sv: SuperVersion) {
+        *self.current.write() = Arc::new(sv);
+    }
+
+    pub(crate) fn new_file_number(&self) -> u64 {
+        self.next_file_number.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// Fails when an earlier error made the database stop accepting writes.
+    fn check_failed(&self) -> Result<()> {
+        if !self.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        match &*self.failure.lock() {
+            Some(e) => Err(Error::Poisoned(Box::new(e.duplicate()))),
+            None => Ok(()),
+        }
+    }
+
+    /// Records `error` as the database's sticky failure (the first one wins) and returns it.
+    pub(crate) fn fail(&self, error: Error) -> Error {
+        let mut failure = self.failure.lock();
+        if failure.is_none() {
+            *failure = Some(error.duplicate());
+        }
+        self.failed.store(true, Ordering::Release);
+        drop(failure);
+        self.wake_all();
+        error
+    }
+
+    fn wake_all(&self) {
+        let _bg = self.bg.lock();
+        self.bg_cv.notify_all();
+    }
+
+    pub(crate) fn pin_snapshot(&self) -> (SeqNum, Arc<SuperVersion>) {
+        let seq = self.visible_seq.load(Ordering::Acquire);
+        let sv = self.current();
+        *self.snapshots.lock().entry(seq).or_insert(0) += 1;
+        (seq, sv)
+    }
+
+    /// Pins `seq` once more for a cursor opened from an existing snapshot.
+    pub(crate) fn pin_existing(
+        &self,
+        seq: SeqNum,
+        sv: &Arc<SuperVersion>,
+    ) -> (SeqNum, Arc<SuperVersion>) {
+        *self.snapshots.lock().entry(seq).or_insert(0) += 1;
+        (seq, Arc::clone(sv))
+    }
+
+    pub(crate) fn unpin_snapshot(&self, seq: SeqNum) {
+        let mut snapshots = self.snapshots.lock();
+        if let Some(count) = snapshots.get_mut(&seq) {
+            *count -= 1;
+            if *count == 0 {
+                snapshots.remove(&seq);
+            }
+        }
+    }
+}
+
+/// An open database. Share it between threads by reference or inside an `Arc`.
+///
+/// Dropping the handle closes the database (ignoring errors); call [`Db::close`] to see them.
+#[derive(Debug)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+impl Db {
+    /// Opens (or creates, with `create_if_missing`) the database in directory `path`,
+    /// replaying any WAL left by an earlier run.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a bad option, a missing database without `create_if_missing`,
+    /// or an existing one with `error_if_exists`; `Locked` when the directory is already
+    /// open; `Io` and `Corruption` (naming the file) from recovery.
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
+        let inner = open::open(path.as_ref(), opts)?;
+        Ok(Db { inner })
+    }
+
+    /// Deletes the files of a closed database and its directory (when empty).
+    ///
+    /// # Errors
+    /// `Locked` while the database is open; `Io` when a file cannot be removed.
+    pub fn destroy(path: impl AsRef<Path>) -> Result<()> {
+        open::destroy(&*Options::default().fs, path.as_ref())
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value)?;
+        self.write(&batch)
+    }
+
+    /// Deletes `key` (a no-op when absent).
+    pub fn delete(&self, key: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key)?;
+        self.write(&batch)
+    }
+
+    /// Applies every operation of `batch` atomically, also across a crash.
+    ///
+    /// # Errors
+    /// `Closed` after close; `Poisoned` after an earlier write-path failure; `Io` when the
+    /// WAL cannot be written (the database then stops accepting writes until reopened).
+    pub fn write(&self, batch: &WriteBatch) -> Result<()> {
+        self.inner.write(batch)
+    }
+
+    /// The value of `key`, or `None` when absent or deleted.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.inner.check_open()?;
+        check_key(key)?;
+        let seq = self.inner.visible_seq.load(Ordering::Acquire);
+        self.inner.current().get(key, seq)
+    }
+
+    /// A cursor over the live entries of `range` in key order, reading a consistent
+    /// snapshot taken now.
+    pub fn scan<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<Cursor> {
+        let (start, end) = half_open(range);
+        self.scan_bounds(start.as_deref(), end.as_deref())
+    }
+
+    /// A cursor over `[start, end)`; `None` is unbounded. Bounds are copied.
+    pub fn scan_bounds(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Cursor> {
+        self.inner.check_open()?;
+        let (seq, sv) = self.inner.pin_snapshot();
+        let iter = sv.scan(seq, start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
+        Ok(Cursor::new(Arc::clone(&self.inner), seq, iter))
+    }
+
+    /// A read-only view of the database as it is now, for as long as it is kept.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        self.inner.check_open()?;
+        let (seq, sv) = self.inner.pin_snapshot();
+        Ok(Snapshot::new(Arc::clone(&self.inner), seq, sv))
+    }
+
+    /// Makes every write that returned before durable (fsyncs the WAL).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.sync_wal()
+    }
+
+    /// Writes the memtable to an sstable and waits until it is installed.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.flush_and_wait()
+    }
+
+    /// A named property: `toykv.stats`, `toykv.sstables`, `toykv.num-files-at-level<N>`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an unknown name.
+    pub fn property(&self, name: &str) -> Result<String> {
+        self.inner.check_open()?;
+        properties::property(&self.inner, name)
+    }
+
+    /// Makes every acknowledged write durable, stops background work and releases the
+    /// directory. Later calls on this handle (and its cursors and snapshots) fail with
+    /// `Closed`. Closing twice is a no-op.
+    pub fn close(&self) -> Result<()> {
+        self.inner.close()
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = self.inner.close();
+    }
+}
+
+impl DbInner {
+    fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Writes that got in before the flag finish before this lock is ours.
+        let synced = {
+            let mut writer = self.writer.lock();
+            if self.failed.load(Ordering::Acquire) {
+                Ok(())
+            } else {
+                writer.wal.sync()
+            }
+        };
+        {
+            let mut bg = self.bg.lock();
+            bg.shutting_down = true;
+            self.bg_cv.notify_all();
+        }
+        if let Some(handle) = self.bg_thread.lock().take() {
+            let _ = handle.join();
+        }
+        self.lock.lock().take();
+        synced
+    }
+}
+
+/// Converts any range of byte strings into `[start, end)` with `None` for unbounded.
+/// An excluded start `s` becomes the included start `s\0` (the next key in byte order), and
+/// an included end `e` becomes the excluded end `e\0`.
+fn half_open<K: AsRef<[u8]>, R: RangeBounds<K>>(range: R) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let successor = |k: &K| {
+        let mut v = k.as_ref().to_vec();
+        v.push(0);
+        v
+    };
+    let start = match range.start_bound() {
+        Bound::Included(k) => Some(k.as_ref().to_vec()),
+        Bound::Excluded(k) => Some(successor(k)),
+        Bound::Unbounded => None,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(k) => Some(successor(k)),
+        Bound::Excluded(k) => Some(k.as_ref().to_vec()),
+        Bound::Unbounded => None,
+    };
+    (start, end)
+}

@@ -1,0 +1,229 @@
+//! Opening a database: lock, recover the manifest, replay WALs, start fresh, clean up.
+//!
+//! Recovery never edits the old state in place. Replayed WAL data is written to new L0
+//! sstables; then a new manifest listing every live file is written and `CURRENT` switched to
+//! it atomically; only after that are the replayed WALs, the old manifest and any orphaned
+//! files deleted. A crash anywhere during open leaves the previous state intact, so the next
+//! open simply does the work again.
+
+use super::flush::write_table;
+use super::{BgState, DbInner, Stats, SuperVersion, VersionState, WriterState};
+use crate::cache::BlockCache;
+use crate::env::FileSystem;
+use crate::filename::{self, table_path, wal_path, FileKind, LOCK};
+use crate::memtable::MemTable;
+use crate::options::Options;
+use crate::sstable::Table;
+use crate::types::SeqNum;
+use crate::version::manifest::{self, ManifestWriter, RecoveredManifest};
+use crate::version::{inconsistent, TableFile, Version, VersionEdit};
+use crate::wal::{self, Wal};
+use crate::{Error, Result};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
+    opts.validate()?;
+    let fs = Arc::clone(&opts.fs);
+    if !fs.exists(dir) {
+        if !opts.create_if_missing {
+            return Err(Error::invalid(format!(
+                "database {} does not exist (create_if_missing is false)",
+                dir.display()
+            )));
+        }
+        fs.create_dir_all(dir)?;
+    }
+    let lock = fs.lock(&dir.join(LOCK))?;
+
+    let recovered = match manifest::read_current(&*fs, dir)? {
+        Some(_) if opts.error_if_exists => {
+            return Err(Error::invalid(format!(
+                "database {} already exists (error_if_exists is true)",
+                dir.display()
+            )))
+        }
+        Some(number) => manifest::recover(&*fs, dir, number)?,
+        None if !opts.create_if_missing => {
+            return Err(Error::invalid(format!(
+                "{} holds no database (create_if_missing is false)",
+                dir.display()
+            )))
+        }
+        None => RecoveredManifest {
+            manifest_number: 0,
+            files: Vec::new(),
+            log_number: 0,
+            next_file_number: 1,
+            last_seq: 0,
+        },
+    };
+
+    let cache = (opts.block_cache_bytes > 0).then(|| Arc::new(BlockCache::new(opts.block_cache_bytes)));
+    let names = fs.list(dir)?;
+    let highest_number = names
+        .iter()
+        .filter_map(|n| match filename::parse(n)? {
+            FileKind::Wal(n) | FileKind::Table(n) | FileKind::Manifest(n) => Some(n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut next_file = recovered.next_file_number.max(highest_number + 1);
+
+    let manifest_path = dir.join(filename::manifest_name(recovered.manifest_number));
+    let mut tables = Vec::new();
+    for (level, meta) in &recovered.files {
+        let path = table_path(dir, meta.number);
+        if !fs.exists(&path) {
+            return Err(Error::corruption(
+                &path,
+                0,
+                "sstable named by the manifest is missing",
+            ));
+        }
+        let table = Table::open(fs.open_random(&path)?, path.clone(), meta.number, cache.clone())?;
+        let file = TableFile::new(meta.clone(), Arc::new(table), Arc::clone(&fs), path);
+        tables.push((*level, Arc::new(file)));
+    }
+    let mut version = Version::default()
+        .apply(&[], tables)
+        .map_err(|reason| inconsistent(&manifest_path, reason))?;
+
+    // Replay every WAL the manifest does not cover, oldest first, into L0 sstables.
+    let mut wal_numbers: Vec<u64> = names
+        .iter()
+        .filter_map(|n| match filename::parse(n)? {
+            FileKind::Wal(n) if n >= recovered.log_number => Some(n),
+            _ => None,
+        })
+        .collect();
+    wal_numbers.sort_unstable();
+    let mut last_seq = recovered.last_seq;
+    let mut mem = MemTable::new(0);
+    let limit = opts.effective_memtable_bytes();
+    for &number in &wal_numbers {
+        wal::replay(&*fs, &wal_path(dir, number), |first_seq, ops| {
+            for (seq, op) in (first_seq..).zip(ops) {
+                mem.insert(op.key, seq, op.kind, op.value);
+                last_seq = last_seq.max(seq);
+            }
+            if mem.approximate_bytes() >= limit {
+                let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
+                next_file += 1;
+                version = add_l0(&version, file, &manifest_path)?;
+                mem = MemTable::new(0);
+            }
+            Ok(())
+        })?;
+    }
+    if !mem.is_empty() {
+        let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
+        next_file += 1;
+        version = add_l0(&version, file, &manifest_path)?;
+    }
+
+    // Start fresh: a new WAL, and a new manifest that names it and every live file.
+    let wal_number = next_file;
+    let manifest_number = next_file + 1;
+    next_file += 2;
+    let wal = Wal::create(&*fs, dir, wal_number)?;
+    let edit = VersionEdit {
+        log_number: Some(wal_number),
+        next_file_number: Some(next_file),
+        last_seq: Some(last_seq),
+        ..version.snapshot_edit()
+    };
+    let manifest = ManifestWriter::create(&*fs, dir, manifest_number, &edit)?;
+    remove_obsolete_files(&*fs, dir, &names, &version, wal_number, manifest_number);
+
+    let inner = Arc::new(DbInner {
+        dir: dir.to_path_buf(),
+        fs,
+        cache,
+        lock: Mutex::new(Some(lock)),
+        current: RwLock::new(Arc::new(SuperVersion {
+            mem: Arc::new(MemTable::new(wal_number)),
+            frozen: Vec::new(),
+            version: Arc::new(version),
+        })),
+        writer: Mutex::new(WriterState { wal, last_seq }),
+        versions: Mutex::new(VersionState { manifest }),
+        visible_seq: AtomicU64::new(last_seq),
+        next_file_number: AtomicU64::new(next_file),
+        bg: Mutex::new(BgState::default()),
+        bg_cv: Condvar::new(),
+        bg_thread: Mutex::new(None),
+        failed: AtomicBool::new(false),
+        failure: Mutex::new(None),
+        closed: AtomicBool::new(false),
+        snapshots: Mutex::new(BTreeMap::<SeqNum, usize>::new()),
+        stats: Stats::default(),
+        opts,
+    });
+    let worker = Arc::clone(&inner);
+    let handle = std::thread::Builder::new()
+        .name("toykv-background".into())
+        .spawn(move || worker.background_loop())
+        .map_err(|e| Error::io("spawn background thread for", dir, e))?;
+    *inner.bg_thread.lock() = Some(handle);
+    Ok(inner)
+}
+
+fn add_l0(version: &Version, file: Arc<TableFile>, manifest: &Path) -> Result<Version> {
+    version
+        .apply(&[], vec![(0, file)])
+        .map_err(|reason| inconsistent(manifest, reason))
+}
+
+/// Deletes what the new manifest does not need: replayed WALs, old manifests, sstables no
+/// version names (left by an interrupted flush or open), temp files. Failures are ignored:
+/// the next open tries again.
+fn remove_obsolete_files(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    names: &[String],
+    version: &Version,
+    wal_number: u64,
+    manifest_number: u64,
+) {
+    let live: HashSet<u64> = version.all_files().map(|(_, f)| f.meta.number).collect();
+    for name in names {
+        let obsolete = match filename::parse(name) {
+            Some(FileKind::Wal(n)) => n < wal_number,
+            Some(FileKind::Manifest(n)) => n != manifest_number,
+            Some(FileKind::Table(n)) => !live.contains(&n),
+            Some(FileKind::Temp) => true,
+            Some(FileKind::Current | FileKind::Lock) | None => false,
+        };
+        if obsolete {
+            let _ = fs.remove(&dir.join(name));
+        }
+    }
+    let _ = fs.sync_dir(dir);
+}
+
+/// Deletes a closed database: its files, its lock file, and the directory if then empty.
+pub(super) fn destroy(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    if !fs.exists(dir) {
+        return Ok(());
+    }
+    let lock_path = dir.join(LOCK);
+    let lock = fs.lock(&lock_path)?;
+    for name in fs.list(dir)? {
+        match filename::parse(&name) {
+            Some(FileKind::Lock) | None => {}
+            Some(_) => fs.remove(&dir.join(&name))?,
+        }
+    }
+    drop(lock);
+    fs.remove(&lock_path)?;
+    // Foreign files keep the directory; that is the caller's business.
+    if fs.list(dir)?.is_empty() {
+        fs.remove_dir(dir)?;
+    }
+    Ok(())
+}

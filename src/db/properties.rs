@@ -1,0 +1,102 @@
+//! Named properties: human- and machine-readable views of the database's shape.
+
+use super::DbInner;
+use crate::version::NUM_LEVELS;
+use crate::{Error, Result};
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+pub(super) fn property(db: &DbInner, name: &str) -> Result<String> {
+    if let Some(level) = name.strip_prefix("toykv.num-files-at-level") {
+        let level = level
+            .parse::<usize>()
+            .ok()
+            .filter(|l| *l < NUM_LEVELS && !level.starts_with('+'))
+            .ok_or_else(|| unknown(name))?;
+        return Ok(db.current().version.files(level).len().to_string());
+    }
+    match name {
+        "toykv.stats" => Ok(stats(db)),
+        "toykv.sstables" => Ok(sstables(db)),
+        _ => Err(unknown(name)),
+    }
+}
+
+fn unknown(name: &str) -> Error {
+    Error::invalid(format!("unknown property {name:?}"))
+}
+
+/// One line per live sstable: level, file name, size, smallest and largest key (escaped).
+fn sstables(db: &DbInner) -> String {
+    let mut out = String::new();
+    for (level, file) in db.current().version.all_files() {
+        let m = &file.meta;
+        let _ = writeln!(
+            out,
+            "{level} {} {} {} {}",
+            crate::filename::table_file_name(m.number),
+            m.size,
+            escape(&m.smallest),
+            escape(&m.largest)
+        );
+    }
+    out
+}
+
+fn stats(db: &DbInner) -> String {
+    let sv = db.current();
+    let mut out = String::from("level  files  bytes\n");
+    let mut total_bytes = 0;
+    for level in 0..NUM_LEVELS {
+        let files = sv.version.files(level);
+        let bytes: u64 = files.iter().map(|f| f.meta.size).sum();
+        total_bytes += bytes;
+        let _ = writeln!(out, "L{level:<5} {:<6} {bytes}", files.len());
+    }
+    let memtable_bytes: usize = std::iter::once(&sv.mem)
+        .chain(sv.frozen.iter())
+        .map(|m| m.approximate_bytes())
+        .sum();
+    let (filter_checks, filter_negatives) = sv
+        .version
+        .all_files()
+        .map(|(_, f)| f.table.filter_stats())
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    let (hits, misses) = db
+        .cache
+        .as_ref()
+        .map_or((0, 0), |c| (c.hits(), c.misses()));
+    let user = db.stats.user_bytes_written.load(Ordering::Relaxed);
+    let flushed = db.stats.flush_bytes_written.load(Ordering::Relaxed);
+    let _ = writeln!(out, "sstable bytes: {total_bytes}");
+    let _ = writeln!(
+        out,
+        "memtables: {} frozen, {memtable_bytes} bytes",
+        sv.frozen.len()
+    );
+    let _ = writeln!(out, "user bytes written: {user}");
+    let _ = writeln!(
+        out,
+        "flushes: {}, bytes written by flush: {flushed}",
+        db.stats.flushes.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(out, "block cache: {hits} hits, {misses} misses");
+    let _ = writeln!(
+        out,
+        "bloom filter: {filter_checks} checks, {filter_negatives} reads avoided"
+    );
+    out
+}
+
+/// Printable ASCII as is, everything else (and backslash) as `\xNN`.
+fn escape(key: &[u8]) -> String {
+    let mut out = String::with_capacity(key.len());
+    for &b in key {
+        if b.is_ascii_graphic() && b != b'\\' {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}

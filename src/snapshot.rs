@@ -1,0 +1,56 @@
+//! Snapshots: a read-only view of the database pinned at one sequence number.
+//!
+//! A snapshot keeps the memtables and sstables it reads alive and tells compaction not to
+//! drop versions it can still see. Reads through it fail with [`crate::Error::Closed`] once
+//! the database is closed.
+
+use crate::cursor::Cursor;
+use crate::db::{DbInner, SuperVersion};
+use crate::types::{check_key, SeqNum};
+use crate::Result;
+use std::sync::Arc;
+
+/// The database exactly as it was when the snapshot was taken.
+pub struct Snapshot {
+    db: Arc<DbInner>,
+    seq: SeqNum,
+    sv: Arc<SuperVersion>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot").field("seq", &self.seq).finish()
+    }
+}
+
+impl Snapshot {
+    pub(crate) fn new(db: Arc<DbInner>, seq: SeqNum, sv: Arc<SuperVersion>) -> Self {
+        Snapshot { db, seq, sv }
+    }
+
+    /// The value `key` had when the snapshot was taken.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.check_open()?;
+        check_key(key)?;
+        self.sv.get(key, self.seq)
+    }
+
+    /// A cursor over `[start, end)` as of the snapshot; `None` is unbounded.
+    pub fn scan_bounds(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Cursor> {
+        self.db.check_open()?;
+        let (seq, sv) = self.db.pin_existing(self.seq, &self.sv);
+        let iter = sv.scan(seq, start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
+        Ok(Cursor::new(Arc::clone(&self.db), seq, iter))
+    }
+
+    /// The sequence number this snapshot reads at.
+    pub fn sequence(&self) -> SeqNum {
+        self.seq
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        self.db.unpin_snapshot(self.seq);
+    }
+}

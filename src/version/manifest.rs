@@ -1,0 +1,150 @@
+//! The manifest: an append-only log of version edits, and the `CURRENT` file naming it.
+//!
+//! Records use the same framing as the WAL (`log`). A new manifest starts with one edit that
+//! lists every live file and the counters; later edits are appended and fsynced one by one by
+//! whoever holds the database's version lock. Durability order when switching manifests:
+//! write and fsync the new manifest, fsync the directory, then replace `CURRENT` atomically
+//! (temp file, fsync, rename, fsync directory). A crash at any point leaves `CURRENT` naming a
+//! complete manifest, old or new.
+
+use super::{FileMeta, VersionEdit, NUM_LEVELS};
+use crate::env::{read_all, replace_file_atomically, FileSystem};
+use crate::filename::{manifest_name, temp_path, CURRENT};
+use crate::log::{LogReader, LogWriter};
+use crate::types::SeqNum;
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What replaying a manifest yields.
+#[derive(Debug)]
+pub(crate) struct RecoveredManifest {
+    pub manifest_number: u64,
+    /// Live files with their levels.
+    pub files: Vec<(usize, FileMeta)>,
+    pub log_number: u64,
+    pub next_file_number: u64,
+    pub last_seq: SeqNum,
+}
+
+/// The manifest number `CURRENT` names, or `None` when there is no `CURRENT` (no database).
+///
+/// # Errors
+/// `Corruption` naming `CURRENT` when its contents are not `MANIFEST-<number>\n`.
+pub(crate) fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<Option<u64>> {
+    let path = dir.join(CURRENT);
+    if !fs.exists(&path) {
+        return Ok(None);
+    }
+    let bytes = read_all(fs, &path)?;
+    let number = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|s| s.strip_suffix('\n'))
+        .and_then(|s| s.strip_prefix("MANIFEST-"))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(|| Error::corruption(&path, 0, "CURRENT does not name a manifest"))?;
+    Ok(Some(number))
+}
+
+/// Replays manifest `number` into the live file set and counters.
+///
+/// # Errors
+/// `Io` when the manifest cannot be read; `Corruption` naming it when a record fails its
+/// checksum or decoding, or when edits contradict each other.
+pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<RecoveredManifest> {
+    let path = dir.join(manifest_name(number));
+    let mut reader = LogReader::new(fs.open_sequential(&path)?, path.clone());
+    let mut files: BTreeMap<u64, (usize, FileMeta)> = BTreeMap::new();
+    let (mut log_number, mut next_file_number, mut last_seq) = (None, None, None);
+    while let Some(record) = reader.read_record()? {
+        let offset = reader.last_record_offset();
+        let edit = VersionEdit::decode(&record, NUM_LEVELS - 1)
+            .map_err(|e| e.in_file(&path, offset))?;
+        log_number = edit.log_number.or(log_number);
+        next_file_number = edit.next_file_number.or(next_file_number);
+        last_seq = edit.last_seq.or(last_seq);
+        for (level, removed) in edit.removed {
+            match files.remove(&removed) {
+                Some((at, _)) if at == level => {}
+                _ => {
+                    return Err(Error::corruption(
+                        &path,
+                        offset,
+                        format!("edit removes file {removed} not live at level {level}"),
+                    ))
+                }
+            }
+        }
+        for (level, meta) in edit.added {
+            if files.insert(meta.number, (level, meta)).is_some() {
+                return Err(Error::corruption(&path, offset, "edit adds a live file again"));
+            }
+        }
+    }
+    let missing = |field: &str| Error::corruption(&path, 0, format!("no {field} recorded"));
+    Ok(RecoveredManifest {
+        manifest_number: number,
+        files: files.into_values().collect(),
+        log_number: log_number.ok_or_else(|| missing("log number"))?,
+        next_file_number: next_file_number.ok_or_else(|| missing("next file number"))?,
+        last_seq: last_seq.ok_or_else(|| missing("last sequence"))?,
+    })
+}
+
+/// The live manifest, open for appending edits.
+#[derive(Debug)]
+pub(crate) struct ManifestWriter {
+    log: LogWriter,
+    number: u64,
+    path: PathBuf,
+}
+
+impl ManifestWriter {
+    /// Writes manifest `number` whose first record is `snapshot` (every live file and all
+    /// counters), makes it durable, then points `CURRENT` at it.
+    ///
+    /// # Errors
+    /// `Io` from any step; `CURRENT` still names the previous manifest unless the final rename
+    /// happened.
+    pub(crate) fn create(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        number: u64,
+        snapshot: &VersionEdit,
+    ) -> Result<ManifestWriter> {
+        let name = manifest_name(number);
+        let path = dir.join(&name);
+        let mut log = LogWriter::new(fs.create(&path)?);
+        log.add_record(&snapshot.encode())?;
+        log.sync()?;
+        fs.sync_dir(dir)?;
+        replace_file_atomically(
+            fs,
+            dir,
+            &temp_path(dir, number),
+            &dir.join(CURRENT),
+            format!("{name}\n").as_bytes(),
+        )?;
+        Ok(ManifestWriter { log, number, path })
+    }
+
+    /// Appends `edit` and fsyncs it. On error the caller must treat the database as failed:
+    /// the edit may or may not be durable.
+    pub(crate) fn append(&mut self, edit: &VersionEdit) -> Result<()> {
+        self.log.add_record(&edit.encode())?;
+        self.log.sync()
+    }
+
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.log.len()
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}

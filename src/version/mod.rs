@@ -1,0 +1,194 @@
+//! Versions: the set of live sstables, level by level, at one moment.
+//!
+//! A [`Version`] is immutable. Flushes and compactions build a new one by applying a
+//! [`VersionEdit`] and swap it in; readers keep the `Arc<Version>` they started with, so they
+//! never wait and never see a half-applied change. An sstable file is deleted only when it has
+//! been removed by a durable edit *and* the last version that lists it is gone (see
+//! [`TableFile`]'s `Drop`).
+//!
+//! Level 0 holds flushed files whose key ranges overlap, ordered newest first. Levels 1 and
+//! deeper each hold one sorted run of non-overlapping files, ordered by key.
+
+pub(crate) mod edit;
+pub(crate) mod manifest;
+
+pub(crate) use edit::{FileMeta, VersionEdit};
+
+use crate::env::FileSystem;
+use crate::iterators::InternalIterator;
+use crate::sstable::Table;
+use crate::types::{SeqNum, ValueKind};
+use crate::{Error, Result};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Levels 0 through 6.
+pub(crate) const NUM_LEVELS: usize = 7;
+
+/// A live sstable: its manifest entry and its open reader.
+#[derive(Debug)]
+pub(crate) struct TableFile {
+    pub meta: FileMeta,
+    pub table: Arc<Table>,
+    /// Set once a durable edit removed this file; the last reference then deletes it.
+    obsolete: AtomicBool,
+    fs: Arc<dyn FileSystem>,
+    path: PathBuf,
+}
+
+impl TableFile {
+    pub(crate) fn new(
+        meta: FileMeta,
+        table: Arc<Table>,
+        fs: Arc<dyn FileSystem>,
+        path: PathBuf,
+    ) -> TableFile {
+        TableFile {
+            meta,
+            table,
+            obsolete: AtomicBool::new(false),
+            fs,
+            path,
+        }
+    }
+
+    /// REQUIRES: the edit removing this file is durable in the manifest.
+    pub(crate) fn mark_obsolete(&self) {
+        self.obsolete.store(true, Ordering::Release);
+    }
+
+    fn contains(&self, key: &[u8]) -> bool {
+        self.meta.smallest.as_slice() <= key && key <= self.meta.largest.as_slice()
+    }
+}
+
+impl Drop for TableFile {
+    fn drop(&mut self) {
+        if self.obsolete.load(Ordering::Acquire) {
+            // Nothing references the file any more. A failure leaves an orphan that the
+            // next open removes, so it is not worth failing anything for.
+            let _ = self.fs.remove(&self.path);
+        }
+    }
+}
+
+/// The sstables of the database at one moment.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Version {
+    levels: [Vec<Arc<TableFile>>; NUM_LEVELS],
+}
+
+impl Version {
+    /// Files of `level`: L0 newest first, deeper levels by key.
+    pub(crate) fn files(&self, level: usize) -> &[Arc<TableFile>] {
+        self.levels.get(level).map_or(&[], |files| files.as_slice())
+    }
+
+    pub(crate) fn all_files(&self) -> impl Iterator<Item = (usize, &Arc<TableFile>)> {
+        self.levels
+            .iter()
+            .enumerate()
+            .flat_map(|(level, files)| files.iter().map(move |f| (level, f)))
+    }
+
+    /// A new version with `edit` applied. `added` supplies the opened tables the edit names.
+    ///
+    /// # Errors
+    /// `Corruption` when the edit removes a file this version does not hold or adds one it
+    /// already has: the manifest and the directory disagree.
+    pub(crate) fn apply(
+        &self,
+        removed: &[(usize, u64)],
+        added: Vec<(usize, Arc<TableFile>)>,
+    ) -> std::result::Result<Version, String> {
+        let mut next = self.clone();
+        for &(level, number) in removed {
+            let files = next
+                .levels
+                .get_mut(level)
+                .ok_or_else(|| format!("level {level} out of range"))?;
+            let before = files.len();
+            files.retain(|f| f.meta.number != number);
+            if files.len() == before {
+                return Err(format!("removes file {number} absent from level {level}"));
+            }
+        }
+        for (level, file) in added {
+            if next.all_files().any(|(_, f)| f.meta.number == file.meta.number) {
+                return Err(format!("adds file {} twice", file.meta.number));
+            }
+            next.levels
+                .get_mut(level)
+                .ok_or_else(|| format!("level {level} out of range"))?
+                .push(file);
+        }
+        next.sort();
+        Ok(next)
+    }
+
+    fn sort(&mut self) {
+        let [level0, deeper @ ..] = &mut self.levels;
+        level0.sort_by(|a, b| {
+            (b.meta.max_seq, b.meta.number).cmp(&(a.meta.max_seq, a.meta.number))
+        });
+        for files in deeper {
+            files.sort_by(|a, b| a.meta.smallest.cmp(&b.meta.smallest));
+        }
+    }
+
+    /// The newest version of `key` at or below `snapshot` held by any sstable.
+    pub(crate) fn get(
+        &self,
+        key: &[u8],
+        key_hash: u64,
+        snapshot: SeqNum,
+    ) -> Result<Option<(SeqNum, ValueKind, Vec<u8>)>> {
+        let [level0, deeper @ ..] = &self.levels;
+        // L0 files overlap: the newest file holding a visible version wins. A file whose
+        // oldest entry is newer than the snapshot cannot help.
+        for file in level0 {
+            if file.meta.min_seq > snapshot || !file.contains(key) {
+                continue;
+            }
+            if let Some(found) = file.table.get(key, key_hash, snapshot)? {
+                return Ok(Some(found));
+            }
+        }
+        // Deeper levels: at most one file per level can hold the key.
+        for files in deeper {
+            let idx = files.partition_point(|f| f.meta.largest.as_slice() < key);
+            if let Some(file) = files.get(idx) {
+                if file.contains(key) {
+                    if let Some(found) = file.table.get(key, key_hash, snapshot)? {
+                        return Ok(Some(found));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// One iterator per file, newest source first, for the merge iterator.
+    pub(crate) fn iterators(&self, out: &mut Vec<Box<dyn InternalIterator>>) {
+        for (_, file) in self.all_files() {
+            out.push(Box::new(file.table.iter()));
+        }
+    }
+
+    /// The edit that recreates this version from nothing (a new manifest's first record).
+    pub(crate) fn snapshot_edit(&self) -> VersionEdit {
+        VersionEdit {
+            added: self
+                .all_files()
+                .map(|(level, f)| (level, f.meta.clone()))
+                .collect(),
+            ..VersionEdit::default()
+        }
+    }
+}
+
+/// Turns a manifest inconsistency into a corruption error naming the manifest.
+pub(crate) fn inconsistent(path: &std::path::Path, reason: String) -> Error {
+    Error::corruption(path, 0, format!("manifest inconsistent with itself: {reason}"))
+}

@@ -1,0 +1,192 @@
+//! Recovery: what a reopen, or a crash image of the directory, gives back.
+
+mod common;
+
+use common::*;
+use toykv::{Db, ErrorKind, Options};
+
+#[test]
+fn wal_recovery_restores_300k_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = tempfile::tempdir().unwrap();
+    // A memtable this large never flushes: every record must come back from the WAL.
+    let opts = Options {
+        memtable_bytes: toykv::MAX_MEMTABLE_BYTES,
+        ..Options::default()
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    const N: usize = 300_000;
+    for i in 0..N {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    db.sync().unwrap();
+    assert_eq!(db.property("toykv.num-files-at-level0").unwrap(), "0");
+    crash_image(dir.path(), image.path());
+    drop(db);
+
+    let db = Db::open(image.path(), opts).unwrap();
+    let mut count = 0;
+    for (i, entry) in db.scan_bounds(None, None).unwrap().enumerate() {
+        let (k, v) = entry.unwrap();
+        assert_eq!(k, key(i));
+        assert_eq!(v, value(i, 0));
+        count += 1;
+    }
+    assert_eq!(count, N);
+    assert_eq!(db.get(&key(N - 1)).unwrap(), Some(value(N - 1, 0)));
+}
+
+#[test]
+fn torn_wal_tail_keeps_every_record_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    for i in 0..1000 {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    db.sync().unwrap();
+    let wal = files_with_suffix(dir.path(), ".log").pop().unwrap();
+    let full = std::fs::metadata(&wal).unwrap().len();
+    for cut in [1u64, 5, 13, 20] {
+        let image = tempfile::tempdir().unwrap();
+        crash_image(dir.path(), image.path());
+        let torn = image.path().join(wal.file_name().unwrap());
+        let f = std::fs::OpenOptions::new().write(true).open(&torn).unwrap();
+        f.set_len(full - cut).unwrap();
+        drop(f);
+        let db2 = Db::open(image.path(), Options::default()).unwrap();
+        let all = scan_all(&db2);
+        assert_eq!(all.len(), 999, "cut {cut}");
+        assert_eq!(db2.get(&key(998)).unwrap(), Some(value(998, 0)));
+        assert_eq!(db2.get(&key(999)).unwrap(), None);
+    }
+}
+
+#[test]
+fn flipped_byte_mid_wal_is_reported_as_corruption_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    for i in 0..1000 {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    db.sync().unwrap();
+    crash_image(dir.path(), image.path());
+    let wal = files_with_suffix(image.path(), ".log").pop().unwrap();
+    let len = std::fs::metadata(&wal).unwrap().len();
+    flip_byte(&wal, len / 2);
+    let err = Db::open(image.path(), Options::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corruption, "{err}");
+    let name = wal.file_name().unwrap().to_string_lossy().to_string();
+    assert!(err.to_string().contains(&name), "{err}");
+    // Nothing was thrown away: the WAL is still there, byte for byte.
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), len);
+}
+
+#[test]
+fn reopen_restores_flushed_and_unflushed_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path(), small_options()).unwrap();
+        for i in 0..20_000 {
+            db.put(&key(i), &value(i, 0)).unwrap();
+        }
+        db.flush().unwrap();
+        for i in (0..20_000).step_by(3) {
+            db.delete(&key(i)).unwrap();
+        }
+        db.close().unwrap();
+    }
+    for _ in 0..2 {
+        let db = Db::open(dir.path(), small_options()).unwrap();
+        for i in 0..20_000 {
+            let expect = (i % 3 != 0).then(|| value(i, 0));
+            assert_eq!(db.get(&key(i)).unwrap(), expect, "key {i}");
+        }
+        assert!(db.property("toykv.num-files-at-level0").unwrap().parse::<usize>().unwrap() > 1);
+    }
+}
+
+#[test]
+fn crash_image_after_sync_loses_nothing_across_memtable_switches() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), small_options()).unwrap();
+    for i in 0..30_000 {
+        db.put(&key(i), &value(i, 1)).unwrap();
+    }
+    db.sync().unwrap();
+    crash_image(dir.path(), image.path());
+    drop(db);
+    let db = Db::open(image.path(), small_options()).unwrap();
+    let all = scan_all(&db);
+    assert_eq!(all.len(), 30_000);
+    for (i, (k, v)) in all.into_iter().enumerate() {
+        assert_eq!((k, v), (key(i), value(i, 1)));
+    }
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let err = Db::open(dir.path(), Options::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Locked);
+    db.close().unwrap();
+    // Closing releases the lock.
+    Db::open(dir.path(), Options::default()).unwrap();
+}
+
+#[test]
+fn create_if_missing_and_error_if_exists_are_honoured() {
+    let parent = tempfile::tempdir().unwrap();
+    let path = parent.path().join("db");
+    let strict = Options {
+        create_if_missing: false,
+        ..Options::default()
+    };
+    let err = Db::open(&path, strict.clone()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    Db::open(&path, Options::default()).unwrap().close().unwrap();
+    let exclusive = Options {
+        error_if_exists: true,
+        ..Options::default()
+    };
+    assert_eq!(
+        Db::open(&path, exclusive).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    Db::open(&path, strict).unwrap();
+}
+
+#[test]
+fn destroy_removes_a_closed_database_and_refuses_an_open_one() {
+    let parent = tempfile::tempdir().unwrap();
+    let path = parent.path().join("db");
+    let db = Db::open(&path, small_options()).unwrap();
+    for i in 0..5000 {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    db.flush().unwrap();
+    assert_eq!(Db::destroy(&path).unwrap_err().kind(), ErrorKind::Locked);
+    db.close().unwrap();
+    Db::destroy(&path).unwrap();
+    assert!(!path.exists());
+    Db::destroy(&path).unwrap();
+}
+
+#[test]
+fn sync_writes_option_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        sync_writes: true,
+        ..Options::default()
+    };
+    {
+        let db = Db::open(dir.path(), opts.clone()).unwrap();
+        for i in 0..200 {
+            db.put(&key(i), &value(i, 0)).unwrap();
+        }
+    }
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_eq!(scan_all(&db).len(), 200);
+}
