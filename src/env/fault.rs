@@ -1,60 +1,1449 @@
-//! Placeholder replaced by the in-memory fault-injecting file system (being written).
+//! An in-memory file system for crash and fault tests.
+//!
+//! [`FaultFs`] keeps two states of everything: what a process sees now ("current") and what
+//! would survive a power cut ("durable"). A file's bytes become durable on
+//! [`WritableFile::sync`]; the entries of a directory (files created, renamed into or out of,
+//! removed from it) become durable on [`FileSystem::sync_dir`] of that directory.
+//! [`FaultFs::crash_copy`] builds a fresh file system from the durable state alone — the
+//! database as a power cut would leave it — and [`FaultFs::snapshot_copy`] keeps everything,
+//! as a `kill -9` would. Injected faults ([`FaultOp`], [`FaultKind`]) make a chosen future
+//! call fail with EIO or ENOSPC, with no effect on the files.
+//!
+//! The model, and where it picks the outcome hardest on the database:
+//! - A file is an inode shared by its directory entries and the handles open on it, as in
+//!   POSIX: a handle keeps reading and writing its file after a rename or a removal.
+//! - A file's durable bytes are always a prefix of its current bytes: files grow only by
+//!   appends, and the raw test helpers change both states at once.
+//! - `create` of an existing name truncates that file in place, and durably: after a crash
+//!   the old contents are gone even if the new ones were never synced.
+//! - A failed append writes nothing; a failed sync makes nothing durable. The unsynced bytes
+//!   stay in the current state and a later sync that succeeds makes them durable; Linux may
+//!   instead drop them, which is why the database must never retry a failed fsync.
+//! - Directories are durable from the moment they are created; only the entries inside
+//!   them follow the create/rename/remove -> `sync_dir` rule.
+//!
+//! Any thread may call any method. One mutex guards the namespace, the lock table, the
+//! faults and the counters; each file has its own mutex, taken only after the first one or
+//! alone, never the other way round.
 
 use super::{FileLock, FileSystem, RandomAccessFile, WritableFile};
-use crate::Result;
-use std::io::Read;
-use std::path::Path;
+use crate::{Error, Result};
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Which operation a fault is injected into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An operation a fault can be injected into, and the unit [`FaultFs::op_count`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultOp {
+    /// [`FileSystem::create_dir_all`].
+    CreateDir,
+    /// [`FileSystem::create`].
+    Create,
+    /// [`WritableFile::append`].
+    Append,
+    /// [`WritableFile::sync`].
+    Sync,
+    /// [`FileSystem::sync_dir`].
+    SyncDir,
+    /// [`FileSystem::rename`]; a path filter matches either the source or the target.
+    Rename,
+    /// [`FileSystem::remove`].
+    Remove,
+    /// [`FileSystem::remove_dir`].
+    RemoveDir,
+    /// [`FileSystem::open_random`] and [`FileSystem::open_sequential`].
+    OpenRead,
+    /// One [`RandomAccessFile::read_exact_at`], or one `read` call on a sequential reader.
+    Read,
+    /// [`FileSystem::list`].
+    List,
+    /// [`FileSystem::lock`].
+    Lock,
+    /// Every operation above: a fault on `Any` fires on the nth call of whatever kind, and
+    /// `op_count(Any)` is the total number of calls.
     Any,
 }
+
+/// How many [`FaultOp`] variants there are, `Any` included (the size of the counter table).
+const OP_KINDS: usize = FaultOp::Any as usize + 1;
 
 /// The error an injected fault produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
+    /// An I/O error (a bad disk, a lost network volume).
     Eio,
+    /// The device is full.
     Enospc,
 }
 
-/// In-memory file system for crash and fault tests.
-#[derive(Debug, Default)]
-pub struct FaultFs;
+impl FaultKind {
+    /// The `errno` value the fault reports.
+    pub fn errno(self) -> i32 {
+        match self {
+            FaultKind::Eio => libc::EIO,
+            FaultKind::Enospc => libc::ENOSPC,
+        }
+    }
+}
+
+/// In-memory file system for crash and fault tests. See the module documentation for the
+/// crash model.
+///
+/// Create one with [`FaultFs::new`], hand it to the database as an `Arc<dyn FileSystem>`,
+/// and keep an `Arc<FaultFs>` to inject faults and take crash copies.
+pub struct FaultFs {
+    // Shared with every handle the file system gives out, so that handles can check faults,
+    // count calls and release locks after the `FaultFs` itself is gone.
+    state: Arc<Mutex<State>>,
+}
+
+impl Default for FaultFs {
+    fn default() -> Self {
+        FaultFs::new()
+    }
+}
+
+impl fmt::Debug for FaultFs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultFs").finish_non_exhaustive()
+    }
+}
+
+impl FaultFs {
+    /// An empty file system holding only the root directory `/` and the relative root `""`
+    /// (the parent of a bare file name), as a process would find its root and working
+    /// directory.
+    pub fn new() -> FaultFs {
+        let mut dirs = BTreeMap::new();
+        dirs.insert(PathBuf::from("/"), Dir::default());
+        dirs.insert(PathBuf::new(), Dir::default());
+        FaultFs::from_dirs(dirs)
+    }
+
+    fn from_dirs(dirs: BTreeMap<PathBuf, Dir>) -> FaultFs {
+        FaultFs {
+            state: Arc::new(Mutex::new(State {
+                dirs,
+                locks: HashSet::new(),
+                faults: Vec::new(),
+                counts: [0; OP_KINDS],
+            })),
+        }
+    }
+
+    /// What a power cut now would leave: the durable entries of every directory, each file
+    /// holding only its durable bytes. The copy has no locks held, no faults armed and its
+    /// counters at zero. It shares nothing with `self`: handles still open on `self` (a
+    /// "dying" database) keep working there without touching the copy.
+    pub fn crash_copy(&self) -> Arc<FaultFs> {
+        Arc::new(self.copy(CopyKind::Crash))
+    }
+
+    /// What a `kill -9` now would leave: everything written so far, synced or not (the
+    /// operating system keeps it). The copy remembers which bytes and entries are durable,
+    /// so its own [`FaultFs::crash_copy`] is the power cut that could follow. No locks, no
+    /// faults, counters at zero, nothing shared with `self`.
+    pub fn snapshot_copy(&self) -> Arc<FaultFs> {
+        Arc::new(self.copy(CopyKind::Snapshot))
+    }
+
+    fn copy(&self, kind: CopyKind) -> FaultFs {
+        let state = self.state.lock();
+        // One new inode per old one, so that a file which is both a current and a durable
+        // entry (or is in two directories after a cross-directory rename) stays one file.
+        let mut copies: HashMap<*const Mutex<FileData>, Inode> = HashMap::new();
+        let mut copy_inode = |inode: &Inode| -> Inode {
+            Arc::clone(copies.entry(Arc::as_ptr(inode)).or_insert_with(|| {
+                let file = inode.lock();
+                let data = match kind {
+                    CopyKind::Crash => FileData::durable(file.durable_bytes().to_vec()),
+                    CopyKind::Snapshot => FileData {
+                        bytes: file.bytes.clone(),
+                        durable_len: file.durable_len,
+                    },
+                };
+                Arc::new(Mutex::new(data))
+            }))
+        };
+        let mut copy_entries = |entries: &BTreeMap<OsString, Inode>| {
+            entries
+                .iter()
+                .map(|(name, inode)| (name.clone(), copy_inode(inode)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let dirs = state
+            .dirs
+            .iter()
+            .map(|(path, dir)| {
+                let copied = match kind {
+                    CopyKind::Crash => {
+                        let durable = copy_entries(&dir.durable);
+                        Dir {
+                            current: durable.clone(),
+                            durable,
+                        }
+                    }
+                    CopyKind::Snapshot => Dir {
+                        current: copy_entries(&dir.current),
+                        durable: copy_entries(&dir.durable),
+                    },
+                };
+                (path.clone(), copied)
+            })
+            .collect();
+        FaultFs::from_dirs(dirs)
+    }
+
+    /// Makes the `nth` (1-based, counting from now) future call of `op` fail with `kind`.
+    /// The failed call has no effect. `nth` 0 is taken as 1.
+    pub fn inject(&self, op: FaultOp, nth: u64, kind: FaultKind) {
+        self.arm(op, None, nth, kind, false);
+    }
+
+    /// Like [`FaultFs::inject`], but that call and every later call of `op` fail, as on a
+    /// disk that has gone bad or stays full.
+    pub fn inject_sticky(&self, op: FaultOp, nth: u64, kind: FaultKind) {
+        self.arm(op, None, nth, kind, true);
+    }
+
+    /// Like [`FaultFs::inject`], counting only calls whose path contains `path_contains`
+    /// (e.g. `".log"` or `"MANIFEST"`).
+    pub fn inject_on(&self, op: FaultOp, path_contains: &str, nth: u64, kind: FaultKind) {
+        self.arm(op, Some(path_contains), nth, kind, false);
+    }
+
+    /// Like [`FaultFs::inject_sticky`], counting only calls whose path contains
+    /// `path_contains`.
+    pub fn inject_sticky_on(&self, op: FaultOp, path_contains: &str, nth: u64, kind: FaultKind) {
+        self.arm(op, Some(path_contains), nth, kind, true);
+    }
+
+    fn arm(
+        &self,
+        op: FaultOp,
+        path_contains: Option<&str>,
+        nth: u64,
+        kind: FaultKind,
+        sticky: bool,
+    ) {
+        self.state.lock().faults.push(Fault {
+            op,
+            path_contains: path_contains.map(str::to_string),
+            countdown: nth.max(1),
+            kind,
+            sticky,
+        });
+    }
+
+    /// Disarms every fault, sticky or not.
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// How many calls of `op` were made so far, failed ones included (`Any`: all calls).
+    pub fn op_count(&self, op: FaultOp) -> u64 {
+        self.state.lock().counts[op as usize]
+    }
+
+    /// The current bytes of the file at `path`, or `None` if there is no such file.
+    pub fn read_file(&self, path: impl AsRef<Path>) -> Option<Vec<u8>> {
+        let inode = self.state.lock().file(path.as_ref()).ok()?;
+        let bytes = inode.lock().bytes.clone();
+        Some(bytes)
+    }
+
+    /// Puts a file with `bytes` at `path`, already durable (entry and contents), creating
+    /// missing directories. An existing file is overwritten in place, so handles open on it
+    /// see the new bytes. Counts as no operation and ignores faults.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Io` if `path` has no file name or is a directory, or a parent is a file.
+    pub fn write_file(&self, path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+        let path = path.as_ref();
+        let mut state = self.state.lock();
+        let (parent, name) = split(path, "write file")?;
+        if state.dirs.contains_key(path) {
+            return Err(os_error("write file", path, libc::EISDIR));
+        }
+        state.make_dirs(parent, "write file")?;
+        let dir = state.dir_mut(parent, "write file")?;
+        let inode = match dir.current.get(name) {
+            Some(existing) => {
+                *existing.lock() = FileData::durable(bytes.to_vec());
+                Arc::clone(existing)
+            }
+            None => Arc::new(Mutex::new(FileData::durable(bytes.to_vec()))),
+        };
+        dir.current.insert(name.to_os_string(), Arc::clone(&inode));
+        dir.durable.insert(name.to_os_string(), inode);
+        Ok(())
+    }
+
+    /// Flips every bit of the byte at `offset` of the file at `path`, in the current and
+    /// (where the byte is durable) the durable contents: damage found on the disk.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Io` (not found) if there is no such file; `Error::InvalidArgument` if
+    /// `offset` is past its end.
+    pub fn flip_byte(&self, path: impl AsRef<Path>, offset: u64) -> Result<()> {
+        let path = path.as_ref();
+        let inode = self.state.lock().file(path)?;
+        let mut file = inode.lock();
+        let len = file.bytes.len();
+        let byte = usize::try_from(offset)
+            .ok()
+            .and_then(|at| file.bytes.get_mut(at))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "flip_byte: offset {offset} is past the end of {} ({len} bytes)",
+                    path.display()
+                ))
+            })?;
+        *byte ^= 0xff;
+        Ok(())
+    }
+
+    /// Cuts the file at `path` to `len` bytes, in both the current and the durable contents
+    /// (a torn write or a lost tail).
+    ///
+    /// # Errors
+    ///
+    /// `Error::Io` (not found) if there is no such file; `Error::InvalidArgument` if `len`
+    /// is larger than the file (only shrinking is supported).
+    pub fn truncate(&self, path: impl AsRef<Path>, len: u64) -> Result<()> {
+        let path = path.as_ref();
+        let inode = self.state.lock().file(path)?;
+        let mut file = inode.lock();
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= file.bytes.len())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "truncate: {} has {} bytes, cannot grow it to {len}",
+                    path.display(),
+                    file.bytes.len()
+                ))
+            })?;
+        file.bytes.truncate(len);
+        file.durable_len = file.durable_len.min(len);
+        Ok(())
+    }
+
+    /// The names of the files (not subdirectories) currently in `dir`, sorted; empty if
+    /// `dir` does not exist.
+    pub fn file_names(&self, dir: impl AsRef<Path>) -> Vec<String> {
+        let state = self.state.lock();
+        match state.dirs.get(dir.as_ref()) {
+            Some(dir) => dir
+                .current
+                .keys()
+                .filter_map(|name| name.to_str().map(str::to_string))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum CopyKind {
+    Crash,
+    Snapshot,
+}
+
+/// A file's contents. The same inode may be named by a current entry, a durable entry and
+/// open handles at once.
+type Inode = Arc<Mutex<FileData>>;
+
+struct FileData {
+    bytes: Vec<u8>,
+    /// `bytes[..durable_len]` survives a power cut. Never more than `bytes.len()`.
+    durable_len: usize,
+}
+
+impl FileData {
+    fn durable(bytes: Vec<u8>) -> FileData {
+        FileData {
+            durable_len: bytes.len(),
+            bytes,
+        }
+    }
+
+    fn durable_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.durable_len).unwrap_or(&self.bytes)
+    }
+}
+
+impl fmt::Debug for FileData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileData")
+            .field("len", &self.bytes.len())
+            .field("durable_len", &self.durable_len)
+            .finish()
+    }
+}
+
+/// The entries of one directory, now and as of its last `sync_dir`.
+#[derive(Default)]
+struct Dir {
+    current: BTreeMap<OsString, Inode>,
+    durable: BTreeMap<OsString, Inode>,
+}
+
+struct Fault {
+    op: FaultOp,
+    path_contains: Option<String>,
+    /// Matching calls left until the one that fails (1: the next one). A sticky fault stays
+    /// at 1 once it has fired.
+    countdown: u64,
+    kind: FaultKind,
+    sticky: bool,
+}
+
+impl Fault {
+    fn matches(&self, op: FaultOp, path: &Path, other: Option<&Path>) -> bool {
+        if self.op != FaultOp::Any && self.op != op {
+            return false;
+        }
+        match &self.path_contains {
+            None => true,
+            Some(needle) => {
+                let contains = |p: &Path| p.to_string_lossy().contains(needle.as_str());
+                contains(path) || other.is_some_and(contains)
+            }
+        }
+    }
+}
+
+struct State {
+    dirs: BTreeMap<PathBuf, Dir>,
+    /// Paths whose lock guard is alive.
+    locks: HashSet<PathBuf>,
+    faults: Vec<Fault>,
+    /// Calls per `FaultOp as usize`; the `Any` slot counts every call.
+    counts: [u64; OP_KINDS],
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("dirs", &self.dirs.len())
+            .field("locks", &self.locks)
+            .field("faults", &self.faults.len())
+            .finish()
+    }
+}
+
+impl State {
+    /// Counts a call of `op` on `path` (and `other`, for a rename) and reports the fault
+    /// that fires on it, if any. Every matching fault counts the call, even when another
+    /// one fires.
+    fn tick(&mut self, op: FaultOp, path: &Path, other: Option<&Path>) -> Option<FaultKind> {
+        self.counts[op as usize] += 1;
+        self.counts[FaultOp::Any as usize] += 1;
+        let mut fired = None;
+        self.faults.retain_mut(|fault| {
+            if !fault.matches(op, path, other) {
+                return true;
+            }
+            if fault.countdown > 1 {
+                fault.countdown -= 1;
+                return true;
+            }
+            fired.get_or_insert(fault.kind);
+            fault.sticky
+        });
+        fired
+    }
+
+    /// [`State::tick`] as the error the operation returns.
+    fn begin(
+        &mut self,
+        op: FaultOp,
+        what: &'static str,
+        path: &Path,
+        other: Option<&Path>,
+    ) -> Result<()> {
+        match self.tick(op, path, other) {
+            Some(kind) => Err(os_error(what, path, kind.errno())),
+            None => Ok(()),
+        }
+    }
+
+    fn dir_mut(&mut self, dir: &Path, what: &'static str) -> Result<&mut Dir> {
+        self.dirs
+            .get_mut(dir)
+            .ok_or_else(|| os_error(what, dir, libc::ENOENT))
+    }
+
+    /// The file currently at `path`.
+    fn file(&self, path: &Path) -> Result<Inode> {
+        let (parent, name) = split(path, "open")?;
+        self.dirs
+            .get(parent)
+            .and_then(|dir| dir.current.get(name))
+            .map(Arc::clone)
+            .ok_or_else(|| os_error("open", path, libc::ENOENT))
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => self
+                .dirs
+                .get(parent)
+                .is_some_and(|dir| dir.current.contains_key(name)),
+            _ => false,
+        }
+    }
+
+    /// Records `dir` and its ancestors as directories.
+    fn make_dirs(&mut self, dir: &Path, what: &'static str) -> Result<()> {
+        // Check the whole chain before changing anything, so a failure leaves no trace.
+        for ancestor in dir.ancestors() {
+            if self.is_file(ancestor) {
+                let errno = if ancestor == dir {
+                    libc::EEXIST
+                } else {
+                    libc::ENOTDIR
+                };
+                return Err(os_error(what, ancestor, errno));
+            }
+        }
+        for ancestor in dir.ancestors() {
+            self.dirs.entry(ancestor.to_path_buf()).or_default();
+        }
+        Ok(())
+    }
+}
+
+fn os_error(what: &'static str, path: &Path, errno: i32) -> Error {
+    Error::io(what, path, io::Error::from_raw_os_error(errno))
+}
+
+/// The directory holding `path` and the entry name inside it.
+fn split<'a>(path: &'a Path, what: &'static str) -> Result<(&'a Path, &'a OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => Ok((parent, name)),
+        _ => Err(os_error(what, path, libc::EINVAL)),
+    }
+}
 
 impl FileSystem for FaultFs {
-    fn create_dir_all(&self, _: &Path) -> Result<()> {
-        unimplemented!()
+    fn create_dir_all(&self, dir: &Path) -> Result<()> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::CreateDir, "create directory", dir, None)?;
+        state.make_dirs(dir, "create directory")
     }
-    fn create(&self, _: &Path) -> Result<Box<dyn WritableFile>> {
-        unimplemented!()
+
+    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::Create, "create", path, None)?;
+        if state.dirs.contains_key(path) {
+            return Err(os_error("create", path, libc::EISDIR));
+        }
+        let (parent, name) = split(path, "create")?;
+        let dir = state.dir_mut(parent, "create")?;
+        let inode = match dir.current.get(name) {
+            // O_TRUNC on the existing file. Its old contents are treated as durably gone:
+            // the worst of the outcomes a real file system allows.
+            Some(existing) => {
+                *existing.lock() = FileData::durable(Vec::new());
+                Arc::clone(existing)
+            }
+            None => {
+                let inode = Arc::new(Mutex::new(FileData::durable(Vec::new())));
+                dir.current.insert(name.to_os_string(), Arc::clone(&inode));
+                inode
+            }
+        };
+        Ok(Box::new(FaultWritable {
+            state: Arc::clone(&self.state),
+            path: path.to_path_buf(),
+            inode,
+            len: 0,
+        }))
     }
-    fn open_random(&self, _: &Path) -> Result<Arc<dyn RandomAccessFile>> {
-        unimplemented!()
+
+    fn open_random(&self, path: &Path) -> Result<Arc<dyn RandomAccessFile>> {
+        let inode = {
+            let mut state = self.lock_state();
+            state.begin(FaultOp::OpenRead, "open", path, None)?;
+            state.file(path)?
+        };
+        let len = inode.lock().bytes.len() as u64;
+        Ok(Arc::new(FaultRandom {
+            state: Arc::clone(&self.state),
+            path: path.to_path_buf(),
+            inode,
+            len,
+        }))
     }
-    fn open_sequential(&self, _: &Path) -> Result<Box<dyn Read + Send>> {
-        unimplemented!()
+
+    fn open_sequential(&self, path: &Path) -> Result<Box<dyn Read + Send>> {
+        let inode = {
+            let mut state = self.lock_state();
+            state.begin(FaultOp::OpenRead, "open", path, None)?;
+            state.file(path)?
+        };
+        let bytes = inode.lock().bytes.clone();
+        Ok(Box::new(FaultSequential {
+            state: Arc::clone(&self.state),
+            path: path.to_path_buf(),
+            bytes: io::Cursor::new(bytes),
+        }))
     }
-    fn rename(&self, _: &Path, _: &Path) -> Result<()> {
-        unimplemented!()
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::Rename, "rename", from, Some(to))?;
+        if state.dirs.contains_key(from) {
+            let unsupported = io::Error::new(
+                io::ErrorKind::Unsupported,
+                "FaultFs renames files, not directories",
+            );
+            return Err(Error::io("rename", from, unsupported));
+        }
+        if state.dirs.contains_key(to) {
+            return Err(os_error("rename", to, libc::EISDIR));
+        }
+        let (from_dir, from_name) = split(from, "rename")?;
+        let (to_dir, to_name) = split(to, "rename")?;
+        let inode = state
+            .file(from)
+            .map_err(|_| os_error("rename", from, libc::ENOENT))?;
+        if from_dir == to_dir && from_name == to_name {
+            return Ok(());
+        }
+        // Only the current entries change: until `sync_dir`, a crash brings back the old
+        // name (and whatever the target name held before).
+        state
+            .dir_mut(to_dir, "rename")?
+            .current
+            .insert(to_name.to_os_string(), inode);
+        state.dir_mut(from_dir, "rename")?.current.remove(from_name);
+        Ok(())
     }
-    fn remove(&self, _: &Path) -> Result<()> {
-        unimplemented!()
+
+    fn remove(&self, path: &Path) -> Result<()> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::Remove, "remove", path, None)?;
+        if state.dirs.contains_key(path) {
+            return Err(os_error("remove", path, libc::EISDIR));
+        }
+        let (parent, name) = split(path, "remove")?;
+        state
+            .dirs
+            .get_mut(parent)
+            .and_then(|dir| dir.current.remove(name))
+            .map(drop)
+            .ok_or_else(|| os_error("remove", path, libc::ENOENT))
     }
-    fn remove_dir(&self, _: &Path) -> Result<()> {
-        unimplemented!()
+
+    fn remove_dir(&self, dir: &Path) -> Result<()> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::RemoveDir, "remove directory", dir, None)?;
+        let Some(entry) = state.dirs.get(dir) else {
+            let errno = if state.is_file(dir) {
+                libc::ENOTDIR
+            } else {
+                libc::ENOENT
+            };
+            return Err(os_error("remove directory", dir, errno));
+        };
+        let has_subdirs = state.dirs.keys().any(|p| p.parent() == Some(dir));
+        if !entry.current.is_empty() || has_subdirs {
+            return Err(os_error("remove directory", dir, libc::ENOTEMPTY));
+        }
+        // Durable at once, like creation; durable entries not yet synced away go with it.
+        state.dirs.remove(dir);
+        Ok(())
     }
-    fn list(&self, _: &Path) -> Result<Vec<String>> {
-        unimplemented!()
+
+    fn list(&self, dir: &Path) -> Result<Vec<String>> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::List, "list", dir, None)?;
+        let entry = state
+            .dirs
+            .get(dir)
+            .ok_or_else(|| os_error("list", dir, libc::ENOENT))?;
+        let files = entry.current.keys().map(OsString::as_os_str);
+        let subdirs = state
+            .dirs
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name());
+        let mut names: Vec<String> = files
+            .chain(subdirs)
+            .filter_map(|name| name.to_str().map(str::to_string))
+            .collect();
+        names.sort();
+        Ok(names)
     }
-    fn sync_dir(&self, _: &Path) -> Result<()> {
-        unimplemented!()
+
+    fn sync_dir(&self, dir: &Path) -> Result<()> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::SyncDir, "fsync directory", dir, None)?;
+        let entry = state.dir_mut(dir, "open directory")?;
+        entry.durable = entry.current.clone();
+        Ok(())
     }
-    fn exists(&self, _: &Path) -> bool {
-        unimplemented!()
+
+    fn exists(&self, path: &Path) -> bool {
+        let state = self.lock_state();
+        state.dirs.contains_key(path) || state.is_file(path)
     }
-    fn lock(&self, _: &Path) -> Result<Box<dyn FileLock>> {
-        unimplemented!()
+
+    fn lock(&self, path: &Path) -> Result<Box<dyn FileLock>> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::Lock, "lock", path, None)?;
+        if state.dirs.contains_key(path) {
+            return Err(os_error("open lock file", path, libc::EISDIR));
+        }
+        // Like the real one, locking creates the lock file (an empty, unsynced entry).
+        let (parent, name) = split(path, "open lock file")?;
+        let dir = state.dir_mut(parent, "open lock file")?;
+        dir.current
+            .entry(name.to_os_string())
+            .or_insert_with(|| Arc::new(Mutex::new(FileData::durable(Vec::new()))));
+        if !state.locks.insert(path.to_path_buf()) {
+            return Err(Error::Locked(parent.to_path_buf()));
+        }
+        Ok(Box::new(FaultLock {
+            state: Arc::clone(&self.state),
+            path: path.to_path_buf(),
+        }))
+    }
+}
+
+/// A file being appended to. Holds its inode, so it keeps writing the same file after a
+/// rename or removal, and after a crash copy was taken (which never sees these writes).
+#[derive(Debug)]
+struct FaultWritable {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+    inode: Inode,
+    len: u64,
+}
+
+impl WritableFile for FaultWritable {
+    fn append(&mut self, data: &[u8]) -> Result<()> {
+        // The fault check comes first, so a failed append writes nothing at all.
+        self.state
+            .lock()
+            .begin(FaultOp::Append, "write", &self.path, None)?;
+        self.inode.lock().bytes.extend_from_slice(data);
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        self.state
+            .lock()
+            .begin(FaultOp::Sync, "fsync", &self.path, None)?;
+        let mut file = self.inode.lock();
+        file.durable_len = file.bytes.len();
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// Positioned reads of a file's current bytes.
+#[derive(Debug)]
+struct FaultRandom {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+    inode: Inode,
+    /// The size at open, as the real implementation reports it.
+    len: u64,
+}
+
+impl RandomAccessFile for FaultRandom {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.state
+            .lock()
+            .begin(FaultOp::Read, "read", &self.path, None)?;
+        let file = self.inode.lock();
+        let source = usize::try_from(offset).ok().and_then(|start| {
+            let end = start.checked_add(buf.len())?;
+            file.bytes.get(start..end)
+        });
+        match source {
+            Some(source) => {
+                buf.copy_from_slice(source);
+                Ok(())
+            }
+            None => {
+                let eof = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "read of {} bytes at offset {offset} is past the end ({} bytes)",
+                        buf.len(),
+                        file.bytes.len()
+                    ),
+                );
+                Err(Error::io("read", &self.path, eof))
+            }
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// A front-to-back read of the bytes the file held when it was opened.
+#[derive(Debug)]
+struct FaultSequential {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+    bytes: io::Cursor<Vec<u8>>,
+}
+
+impl Read for FaultSequential {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(kind) = self.state.lock().tick(FaultOp::Read, &self.path, None) {
+            return Err(io::Error::from_raw_os_error(kind.errno()));
+        }
+        self.bytes.read(buf)
+    }
+}
+
+/// An entry in the lock table, removed on drop.
+#[derive(Debug)]
+struct FaultLock {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+}
+
+impl FileLock for FaultLock {}
+
+impl Drop for FaultLock {
+    fn drop(&mut self) {
+        self.state.lock().locks.remove(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::{read_all, replace_file_atomically};
+
+    const DB: &str = "/db";
+
+    fn new_fs() -> FaultFs {
+        let fs = FaultFs::new();
+        fs.create_dir_all(Path::new(DB)).unwrap();
+        fs
+    }
+
+    fn path(name: &str) -> PathBuf {
+        Path::new(DB).join(name)
+    }
+
+    /// Creates `name` holding `bytes`, synced, with its directory entry synced.
+    fn durable_file(fs: &FaultFs, name: &str, bytes: &[u8]) {
+        let mut file = fs.create(&path(name)).unwrap();
+        file.append(bytes).unwrap();
+        file.sync().unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+    }
+
+    fn errno(err: &Error) -> Option<i32> {
+        match err {
+            Error::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    fn io_kind(err: &Error) -> Option<io::ErrorKind> {
+        match err {
+            Error::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn fault_fs_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<FaultFs>();
+    }
+
+    #[test]
+    fn unsynced_appends_are_lost_by_crash_copy() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000001.log")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        file.append(b"never synced").unwrap();
+
+        let crashed = fs.crash_copy();
+        assert_eq!(crashed.read_file(path("000001.log")), Some(Vec::new()));
+        assert_eq!(
+            fs.read_file(path("000001.log")),
+            Some(b"never synced".to_vec())
+        );
+    }
+
+    #[test]
+    fn synced_appends_survive_crash_copy() {
+        let fs = new_fs();
+        durable_file(&fs, "000001.log", b"synced");
+        assert_eq!(
+            fs.crash_copy().read_file(path("000001.log")),
+            Some(b"synced".to_vec())
+        );
+    }
+
+    #[test]
+    fn partial_sync_keeps_exactly_the_synced_prefix() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000001.log")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        file.append(b"one").unwrap();
+        file.append(b"two").unwrap();
+        file.sync().unwrap();
+        file.append(b"three").unwrap();
+
+        assert_eq!(
+            fs.crash_copy().read_file(path("000001.log")),
+            Some(b"onetwo".to_vec())
+        );
+        assert_eq!(file.len(), 11);
+    }
+
+    #[test]
+    fn synced_file_in_unsynced_directory_vanishes_on_crash() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000002.sst")).unwrap();
+        file.append(b"table").unwrap();
+        file.sync().unwrap();
+
+        let crashed = fs.crash_copy();
+        assert!(!crashed.exists(&path("000002.sst")));
+        assert!(crashed.file_names(DB).is_empty());
+
+        fs.sync_dir(Path::new(DB)).unwrap();
+        assert_eq!(
+            fs.crash_copy().read_file(path("000002.sst")),
+            Some(b"table".to_vec())
+        );
+    }
+
+    #[test]
+    fn rename_without_dir_sync_is_undone_by_crash() {
+        let fs = new_fs();
+        durable_file(&fs, "CURRENT", b"old");
+        durable_file(&fs, "CURRENT.tmp", b"new");
+        fs.rename(&path("CURRENT.tmp"), &path("CURRENT")).unwrap();
+        assert_eq!(fs.read_file(path("CURRENT")), Some(b"new".to_vec()));
+        assert!(!fs.exists(&path("CURRENT.tmp")));
+
+        let crashed = fs.crash_copy();
+        assert_eq!(crashed.read_file(path("CURRENT")), Some(b"old".to_vec()));
+        assert_eq!(
+            crashed.read_file(path("CURRENT.tmp")),
+            Some(b"new".to_vec())
+        );
+
+        fs.sync_dir(Path::new(DB)).unwrap();
+        let crashed = fs.crash_copy();
+        assert_eq!(crashed.read_file(path("CURRENT")), Some(b"new".to_vec()));
+        assert!(!crashed.exists(&path("CURRENT.tmp")));
+    }
+
+    #[test]
+    fn rename_to_a_new_name_without_dir_sync_leaves_only_the_old_name() {
+        let fs = new_fs();
+        durable_file(&fs, "a", b"data");
+        fs.rename(&path("a"), &path("b")).unwrap();
+        let crashed = fs.crash_copy();
+        assert_eq!(crashed.file_names(DB), vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn removal_without_dir_sync_comes_back_after_crash() {
+        let fs = new_fs();
+        durable_file(&fs, "000003.log", b"wal");
+        fs.remove(&path("000003.log")).unwrap();
+        assert!(!fs.exists(&path("000003.log")));
+
+        assert_eq!(
+            fs.crash_copy().read_file(path("000003.log")),
+            Some(b"wal".to_vec())
+        );
+
+        fs.sync_dir(Path::new(DB)).unwrap();
+        assert!(!fs.crash_copy().exists(&path("000003.log")));
+    }
+
+    /// Runs `replace_file_atomically` over a durable CURRENT holding "old" after arming a
+    /// fault with `arm`; returns whether it succeeded, and the file systems a power cut and a
+    /// `kill -9` would leave.
+    fn replace_with(arm: impl FnOnce(&FaultFs)) -> (bool, Arc<FaultFs>, Arc<FaultFs>) {
+        let fs = new_fs();
+        durable_file(&fs, "CURRENT", b"old");
+        arm(&fs);
+        let result = replace_file_atomically(
+            &fs,
+            Path::new(DB),
+            &path("CURRENT.tmp"),
+            &path("CURRENT"),
+            b"new",
+        );
+        (result.is_ok(), fs.crash_copy(), fs.snapshot_copy())
+    }
+
+    fn current_is_old_or_new(fs: &FaultFs, step: u64) -> Vec<u8> {
+        let current = read_all(fs, &path("CURRENT")).unwrap();
+        assert!(
+            current == b"old" || current == b"new",
+            "step {step}: CURRENT holds {current:?}"
+        );
+        current
+    }
+
+    #[test]
+    fn atomic_replace_survives_a_crash_at_every_step() {
+        // A sticky fault on every operation from the nth on is the process dying just
+        // before its nth call; the crash copy is the power cut that follows.
+        let mut step = 1;
+        loop {
+            let (ok, crashed, killed) =
+                replace_with(|fs| fs.inject_sticky(FaultOp::Any, step, FaultKind::Eio));
+            let after_crash = current_is_old_or_new(&crashed, step);
+            current_is_old_or_new(&killed, step);
+            if ok {
+                assert_eq!(after_crash, b"new", "a finished replace must be durable");
+                break;
+            }
+            step += 1;
+            assert!(step < 20, "replace_file_atomically never finished");
+        }
+        // create, append, sync, rename, sync_dir.
+        assert_eq!(step, 6);
+    }
+
+    #[test]
+    fn atomic_replace_leaves_old_or_new_when_any_one_step_fails() {
+        for kind in [FaultKind::Eio, FaultKind::Enospc] {
+            for step in 1..=5 {
+                let (ok, crashed, killed) = replace_with(|fs| fs.inject(FaultOp::Any, step, kind));
+                assert!(!ok, "step {step} should have failed");
+                current_is_old_or_new(&crashed, step);
+                current_is_old_or_new(&killed, step);
+            }
+        }
+    }
+
+    #[test]
+    fn replace_without_file_sync_is_caught_by_crash_copy() {
+        // The model must be strict enough to catch a missing fsync: rename makes the new
+        // name durable, but the bytes behind it never were.
+        let fs = new_fs();
+        durable_file(&fs, "CURRENT", b"old");
+        let mut temp = fs.create(&path("CURRENT.tmp")).unwrap();
+        temp.append(b"new").unwrap();
+        drop(temp);
+        fs.rename(&path("CURRENT.tmp"), &path("CURRENT")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        assert_eq!(fs.crash_copy().read_file(path("CURRENT")), Some(Vec::new()));
+    }
+
+    #[test]
+    fn nth_append_fails_with_enospc_and_writes_nothing() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000001.log")).unwrap();
+        fs.inject(FaultOp::Append, 2, FaultKind::Enospc);
+        file.append(b"a").unwrap();
+        let err = file.append(b"b").unwrap_err();
+        assert_eq!(errno(&err), Some(libc::ENOSPC));
+        assert!(matches!(&err, Error::Io { op: "write", path: p, .. } if *p == path("000001.log")));
+        file.append(b"c").unwrap();
+        assert_eq!(file.len(), 2);
+        assert_eq!(fs.read_file(path("000001.log")), Some(b"ac".to_vec()));
+    }
+
+    #[test]
+    fn failed_sync_makes_nothing_durable() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000001.log")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        file.append(b"record").unwrap();
+        fs.inject(FaultOp::Sync, 1, FaultKind::Eio);
+        let err = file.sync().unwrap_err();
+        assert_eq!(errno(&err), Some(libc::EIO));
+        assert_eq!(
+            fs.crash_copy().read_file(path("000001.log")),
+            Some(Vec::new())
+        );
+    }
+
+    #[test]
+    fn failed_sync_dir_and_rename_change_nothing() {
+        let fs = new_fs();
+        durable_file(&fs, "a", b"a");
+        fs.create(&path("b")).unwrap();
+        fs.inject(FaultOp::SyncDir, 1, FaultKind::Eio);
+        assert!(fs.sync_dir(Path::new(DB)).is_err());
+        assert!(!fs.crash_copy().exists(&path("b")));
+
+        fs.inject(FaultOp::Rename, 1, FaultKind::Eio);
+        assert!(fs.rename(&path("a"), &path("c")).is_err());
+        assert_eq!(fs.file_names(DB), vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[test]
+    fn sticky_fault_keeps_failing_until_cleared() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000001.log")).unwrap();
+        fs.inject_sticky(FaultOp::Append, 2, FaultKind::Eio);
+        file.append(b"a").unwrap();
+        for _ in 0..5 {
+            assert_eq!(errno(&file.append(b"x").unwrap_err()), Some(libc::EIO));
+        }
+        fs.clear_faults();
+        file.append(b"b").unwrap();
+        assert_eq!(fs.read_file(path("000001.log")), Some(b"ab".to_vec()));
+    }
+
+    #[test]
+    fn one_shot_fault_fires_once() {
+        let fs = new_fs();
+        fs.inject(FaultOp::Create, 1, FaultKind::Eio);
+        assert!(fs.create(&path("a")).is_err());
+        assert!(!fs.exists(&path("a")), "a failed create leaves no file");
+        fs.create(&path("a")).unwrap();
+    }
+
+    #[test]
+    fn path_filter_selects_the_file() {
+        let fs = new_fs();
+        let mut manifest = fs.create(&path("MANIFEST-000001")).unwrap();
+        let mut log = fs.create(&path("000002.log")).unwrap();
+        fs.inject_on(FaultOp::Sync, ".log", 1, FaultKind::Eio);
+        manifest.sync().unwrap();
+        assert_eq!(errno(&log.sync().unwrap_err()), Some(libc::EIO));
+        log.sync().unwrap();
+
+        // A rename filter matches the target name too.
+        fs.inject_on(FaultOp::Rename, "CURRENT", 1, FaultKind::Eio);
+        fs.rename(&path("000002.log"), &path("000003.log")).unwrap();
+        durable_file(&fs, "tmp", b"x");
+        assert!(fs.rename(&path("tmp"), &path("CURRENT")).is_err());
+
+        // Only matching calls count towards nth.
+        fs.inject_sticky_on(FaultOp::Any, "MANIFEST", 2, FaultKind::Enospc);
+        log.append(b"x").unwrap();
+        log.sync().unwrap();
+        manifest.append(b"edit").unwrap();
+        assert_eq!(errno(&manifest.sync().unwrap_err()), Some(libc::ENOSPC));
+        assert!(manifest.append(b"more").is_err());
+        log.append(b"y").unwrap();
+    }
+
+    #[test]
+    fn op_count_counts_every_call_failed_or_not() {
+        let fs = new_fs();
+        assert_eq!(fs.op_count(FaultOp::CreateDir), 1);
+        let mut file = fs.create(&path("a")).unwrap();
+        fs.inject(FaultOp::Append, 2, FaultKind::Eio);
+        for _ in 0..3 {
+            let _ = file.append(b"x");
+        }
+        file.sync().unwrap();
+        assert!(fs.open_random(&path("missing")).is_err());
+        assert_eq!(fs.op_count(FaultOp::Append), 3);
+        assert_eq!(fs.op_count(FaultOp::Sync), 1);
+        assert_eq!(fs.op_count(FaultOp::Create), 1);
+        assert_eq!(fs.op_count(FaultOp::OpenRead), 1);
+        assert_eq!(fs.op_count(FaultOp::Rename), 0);
+        assert_eq!(fs.op_count(FaultOp::Any), 7);
+    }
+
+    #[test]
+    fn any_fault_fires_on_whatever_call_comes_nth() {
+        let fs = new_fs();
+        fs.inject(FaultOp::Any, 3, FaultKind::Eio);
+        let mut file = fs.create(&path("a")).unwrap();
+        file.append(b"x").unwrap();
+        assert!(fs.list(Path::new(DB)).is_err());
+        fs.list(Path::new(DB)).unwrap();
+    }
+
+    #[test]
+    fn second_lock_fails_until_the_first_guard_is_dropped() {
+        let fs = new_fs();
+        let guard = fs.lock(&path("LOCK")).unwrap();
+        assert!(fs.exists(&path("LOCK")));
+        match fs.lock(&path("LOCK")) {
+            Err(Error::Locked(dir)) => assert_eq!(dir, Path::new(DB)),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        // A crash copy is a fresh boot: nobody holds the lock there.
+        let crashed = fs.snapshot_copy();
+        let _copy_guard = crashed.lock(&path("LOCK")).unwrap();
+
+        drop(guard);
+        let _again = fs.lock(&path("LOCK")).unwrap();
+    }
+
+    #[test]
+    fn snapshot_copy_keeps_unsynced_data_and_remembers_what_is_durable() {
+        let fs = new_fs();
+        durable_file(&fs, "000001.log", b"synced");
+        let mut file = fs.create(&path("000002.log")).unwrap();
+        file.append(b"unsynced").unwrap();
+
+        let killed = fs.snapshot_copy();
+        assert_eq!(
+            killed.read_file(path("000002.log")),
+            Some(b"unsynced".to_vec())
+        );
+        assert_eq!(
+            killed.read_file(path("000001.log")),
+            Some(b"synced".to_vec())
+        );
+
+        let then_crashed = killed.crash_copy();
+        assert!(!then_crashed.exists(&path("000002.log")));
+        assert_eq!(
+            then_crashed.read_file(path("000001.log")),
+            Some(b"synced".to_vec())
+        );
+    }
+
+    #[test]
+    fn copies_are_independent_of_the_dying_original() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000001.log")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        file.append(b"before").unwrap();
+        file.sync().unwrap();
+        fs.inject_sticky(FaultOp::Any, 1, FaultKind::Eio);
+        let crashed = fs.crash_copy();
+        let killed = fs.snapshot_copy();
+
+        // Faults are not copied.
+        let mut other = crashed.create(&path("000002.log")).unwrap();
+        other.append(b"fresh").unwrap();
+
+        // The original keeps going without touching the copies.
+        fs.clear_faults();
+        file.append(b" after").unwrap();
+        file.sync().unwrap();
+        fs.remove(&path("000001.log")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        drop(file);
+        assert_eq!(
+            crashed.read_file(path("000001.log")),
+            Some(b"before".to_vec())
+        );
+        assert_eq!(
+            killed.read_file(path("000001.log")),
+            Some(b"before".to_vec())
+        );
+        assert_eq!(crashed.op_count(FaultOp::Any), 2);
+    }
+
+    #[test]
+    fn open_handles_follow_their_file_through_rename_and_remove() {
+        let fs = new_fs();
+        durable_file(&fs, "a", b"0123");
+        let reader = fs.open_random(&path("a")).unwrap();
+        let mut writer = fs.create(&path("b")).unwrap();
+        fs.rename(&path("b"), &path("c")).unwrap();
+        fs.remove(&path("a")).unwrap();
+        writer.append(b"xyz").unwrap();
+
+        let mut buf = [0u8; 2];
+        reader.read_exact_at(&mut buf, 2).unwrap();
+        assert_eq!(&buf, b"23");
+        assert_eq!(fs.read_file(path("c")), Some(b"xyz".to_vec()));
+    }
+
+    #[test]
+    fn read_past_the_end_is_unexpected_eof() {
+        let fs = new_fs();
+        durable_file(&fs, "a", b"0123");
+        let reader = fs.open_random(&path("a")).unwrap();
+        assert_eq!(reader.len(), 4);
+        let mut buf = [0u8; 4];
+        reader.read_exact_at(&mut buf, 0).unwrap();
+        let err = reader.read_exact_at(&mut buf, 1).unwrap_err();
+        assert_eq!(io_kind(&err), Some(io::ErrorKind::UnexpectedEof));
+        let err = reader.read_exact_at(&mut buf, u64::MAX).unwrap_err();
+        assert_eq!(io_kind(&err), Some(io::ErrorKind::UnexpectedEof));
+    }
+
+    #[test]
+    fn random_reader_len_is_the_size_at_open() {
+        let fs = new_fs();
+        let mut writer = fs.create(&path("a")).unwrap();
+        writer.append(b"ab").unwrap();
+        let reader = fs.open_random(&path("a")).unwrap();
+        writer.append(b"cd").unwrap();
+        assert_eq!(reader.len(), 2);
+        let mut buf = [0u8; 4];
+        reader.read_exact_at(&mut buf, 0).unwrap();
+        assert_eq!(&buf, b"abcd");
+    }
+
+    #[test]
+    fn sequential_reader_reads_a_snapshot_and_can_fail() {
+        let fs = new_fs();
+        let mut writer = fs.create(&path("a")).unwrap();
+        writer.append(b"hello").unwrap();
+        let mut reader = fs.open_sequential(&path("a")).unwrap();
+        writer.append(b" world").unwrap();
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"hello");
+
+        fs.inject_on(FaultOp::Read, "a", 1, FaultKind::Eio);
+        let err = read_all(&fs, &path("a")).unwrap_err();
+        assert_eq!(errno(&err), Some(libc::EIO));
+    }
+
+    #[test]
+    fn missing_files_and_directories_are_not_found() {
+        let fs = new_fs();
+        let missing = path("nope");
+        for err in [
+            fs.open_random(&missing).map(drop).unwrap_err(),
+            fs.open_sequential(&missing).map(drop).unwrap_err(),
+            fs.remove(&missing).unwrap_err(),
+            fs.rename(&missing, &path("x")).unwrap_err(),
+            fs.list(Path::new("/other")).unwrap_err(),
+            fs.sync_dir(Path::new("/other")).unwrap_err(),
+            fs.create(Path::new("/other/file")).map(drop).unwrap_err(),
+            fs.remove_dir(Path::new("/other")).unwrap_err(),
+        ] {
+            assert_eq!(io_kind(&err), Some(io::ErrorKind::NotFound), "{err}");
+        }
+        assert!(!fs.exists(&missing));
+    }
+
+    #[test]
+    fn directories_list_files_and_subdirectories() {
+        let fs = new_fs();
+        fs.create_dir_all(Path::new("/db/sub/deeper")).unwrap();
+        fs.create(&path("b")).unwrap();
+        fs.create(&path("a")).unwrap();
+        assert!(fs.exists(Path::new("/db/sub")));
+        assert!(fs.exists(Path::new("/db")));
+        assert_eq!(fs.list(Path::new(DB)).unwrap(), vec!["a", "b", "sub"]);
+        assert_eq!(fs.file_names(DB), vec!["a", "b"]);
+        assert_eq!(fs.list(Path::new("/")).unwrap(), vec!["db"]);
+
+        let err = fs.remove_dir(Path::new("/db/sub")).unwrap_err();
+        assert_eq!(errno(&err), Some(libc::ENOTEMPTY));
+        fs.remove_dir(Path::new("/db/sub/deeper")).unwrap();
+        fs.remove_dir(Path::new("/db/sub")).unwrap();
+        assert!(!fs.exists(Path::new("/db/sub")));
+
+        // A file is not a directory.
+        assert!(fs.create_dir_all(&path("a")).is_err());
+        assert!(fs.create_dir_all(&path("a/b")).is_err());
+    }
+
+    #[test]
+    fn create_over_an_existing_file_truncates_it_durably() {
+        let fs = new_fs();
+        durable_file(&fs, "a", b"old contents");
+        let mut file = fs.create(&path("a")).unwrap();
+        file.append(b"new").unwrap();
+        assert_eq!(fs.read_file(path("a")), Some(b"new".to_vec()));
+        assert_eq!(fs.crash_copy().read_file(path("a")), Some(Vec::new()));
+    }
+
+    #[test]
+    fn raw_helpers_damage_current_and_durable_bytes() {
+        let fs = new_fs();
+        fs.write_file("/elsewhere/deep/f", b"abcdef").unwrap();
+        assert_eq!(
+            fs.crash_copy().read_file("/elsewhere/deep/f"),
+            Some(b"abcdef".to_vec())
+        );
+
+        fs.flip_byte("/elsewhere/deep/f", 1).unwrap();
+        fs.truncate("/elsewhere/deep/f", 4).unwrap();
+        let expected = vec![b'a', b'b' ^ 0xff, b'c', b'd'];
+        assert_eq!(fs.read_file("/elsewhere/deep/f"), Some(expected.clone()));
+        assert_eq!(
+            fs.crash_copy().read_file("/elsewhere/deep/f"),
+            Some(expected)
+        );
+
+        assert!(fs.flip_byte("/elsewhere/deep/f", 4).is_err());
+        assert!(fs.truncate("/elsewhere/deep/f", 5).is_err());
+        assert!(fs.flip_byte("/elsewhere/nope", 0).is_err());
+        assert_eq!(fs.read_file("/elsewhere/nope"), None);
+        assert!(fs.file_names("/nowhere").is_empty());
+    }
+
+    #[test]
+    fn truncate_keeps_unsynced_bytes_unsynced() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("a")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        file.append(b"ab").unwrap();
+        file.sync().unwrap();
+        file.append(b"cdef").unwrap();
+        fs.truncate(path("a"), 4).unwrap();
+        assert_eq!(fs.read_file(path("a")), Some(b"abcd".to_vec()));
+        assert_eq!(fs.crash_copy().read_file(path("a")), Some(b"ab".to_vec()));
+    }
+
+    #[test]
+    fn many_small_appends_are_cheap() {
+        let fs = new_fs();
+        let mut file = fs.create(&path("000001.log")).unwrap();
+        for i in 0..100_000u32 {
+            file.append(&i.to_le_bytes()).unwrap();
+            if i % 10 == 0 {
+                file.sync().unwrap();
+            }
+        }
+        assert_eq!(file.len(), 400_000);
+        assert_eq!(fs.op_count(FaultOp::Append), 100_000);
+    }
+
+    #[test]
+    fn threads_share_one_file_system() {
+        let fs = Arc::new(new_fs());
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let fs = Arc::clone(&fs);
+                std::thread::spawn(move || {
+                    let mut file = fs.create(&path(&format!("{t}.log"))).unwrap();
+                    for _ in 0..1000 {
+                        file.append(b"x").unwrap();
+                    }
+                    file.sync().unwrap();
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        fs.sync_dir(Path::new(DB)).unwrap();
+        let crashed = fs.crash_copy();
+        for t in 0..4 {
+            assert_eq!(
+                crashed.read_file(path(&format!("{t}.log"))).unwrap().len(),
+                1000
+            );
+        }
     }
 }
