@@ -8,15 +8,19 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod batch;
 mod coding;
 pub mod env;
 mod error;
 mod filename;
 mod hash;
 mod iterators;
+mod log;
 mod options;
 mod types;
+mod wal;
 
+pub use batch::WriteBatch;
 pub use error::{Error, ErrorKind, Result};
 pub use options::{Options, MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY, MAX_MEMTABLE_BYTES};
 pub use types::{MAX_KEY_LEN, MAX_VALUE_LEN};
