@@ -1,0 +1,107 @@
+//! Appends records to a log file.
+//!
+//! Each record (header and payload) goes to the file in a single `append` call, so the
+//! operating system receives it whole: a crash of this process can cut a record only where
+//! the kernel itself stops (leaving a torn tail the reader drops), never between our own
+//! calls. Durability against power loss comes only from [`LogWriter::sync`].
+//!
+//! A `LogWriter` has one owner at a time (the database's write path serialises its writers).
+//! After a failed append or sync it refuses every later call: the file may end in a partial
+//! record, and appending valid records after one would turn a harmless torn tail into
+//! corruption in the middle of the log.
+
+use super::{encode_header, HEADER_LEN, MAX_RECORD_LEN};
+use crate::env::WritableFile;
+use crate::{Error, Result};
+
+/// Capacity of the record buffer kept between records; a larger buffer (left by one big
+/// record) is released rather than held for the life of the log.
+const KEEP_SCRATCH_BYTES: usize = 1 << 20;
+
+/// Writes records to one log file, front to back.
+#[derive(Debug)]
+pub(crate) struct LogWriter {
+    file: Box<dyn WritableFile>,
+    /// Header and payload of the record being written, assembled for one `append`.
+    scratch: Vec<u8>,
+    /// The first append or sync failure; every later call fails with it.
+    failed: Option<Error>,
+}
+
+impl LogWriter {
+    /// Writes records after whatever `file` already holds (normally nothing: logs are
+    /// created fresh and never reopened for appending).
+    pub(crate) fn new(file: Box<dyn WritableFile>) -> LogWriter {
+        LogWriter {
+            file,
+            scratch: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// Appends one record with a single `append` call (header and payload), so it reaches
+    /// the operating system whole. Not durable until [`LogWriter::sync`].
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArgument` when `payload` is longer than [`MAX_RECORD_LEN`] (nothing is
+    /// written). An I/O error from the file, after which this writer is failed: this and
+    /// every later call return `Poisoned` with that error.
+    pub(crate) fn add_record(&mut self, payload: &[u8]) -> Result<()> {
+        self.add_record_with(|out| out.extend_from_slice(payload))
+    }
+
+    /// Like [`LogWriter::add_record`], but `fill` appends the payload to the buffer the
+    /// record is assembled in, which saves one copy of the payload.
+    ///
+    /// # Errors
+    ///
+    /// As for [`LogWriter::add_record`].
+    pub(crate) fn add_record_with(&mut self, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        self.check_failed()?;
+        self.scratch.clear();
+        self.scratch.resize(HEADER_LEN, 0);
+        fill(&mut self.scratch);
+        let (header_slot, payload) = self.scratch.split_at_mut(HEADER_LEN);
+        if payload.len() > MAX_RECORD_LEN {
+            return Err(Error::invalid(format!(
+                "log record of {} bytes exceeds the limit of {MAX_RECORD_LEN} bytes",
+                payload.len()
+            )));
+        }
+        header_slot.copy_from_slice(&encode_header(payload));
+        let appended = self.file.append(&self.scratch);
+        if self.scratch.capacity() > KEEP_SCRATCH_BYTES {
+            self.scratch = Vec::new();
+        }
+        appended.map_err(|e| self.fail(e))
+    }
+
+    /// Makes every record appended so far durable.
+    ///
+    /// # Errors
+    ///
+    /// The file's fsync error, after which this writer is failed: the data's fate is unknown
+    /// and retrying an fsync would not tell (the kernel may have dropped the dirty pages).
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.check_failed()?;
+        self.file.sync().map_err(|e| self.fail(e))
+    }
+
+    /// Bytes in the file: everything appended successfully so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    fn check_failed(&self) -> Result<()> {
+        match &self.failed {
+            Some(first) => Err(Error::Poisoned(Box::new(first.duplicate()))),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, error: Error) -> Error {
+        self.failed = Some(error.duplicate());
+        error
+    }
+}
