@@ -8,6 +8,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod cache;
 mod coding;
 pub mod env;
 mod error;
@@ -15,6 +16,7 @@ mod filename;
 mod hash;
 mod iterators;
 mod options;
+mod sstable;
 mod types;
 
 pub use error::{Error, ErrorKind, Result};
