@@ -50,19 +50,19 @@ impl TableIter {
                 self.current = None;
                 return Ok(());
             }
-            let block = match &self.block {
-                Some(b) if self.block_index == block_index => Arc::clone(b),
-                _ => {
-                    let b = self.table.read_block(block_index)?;
-                    self.block_index = block_index;
-                    self.block = Some(Arc::clone(&b));
-                    b
-                }
+            let loaded = self.block_index == block_index && self.block.is_some();
+            if !loaded {
+                let b = self.table.read_block(block_index)?;
+                self.block_index = block_index;
+                self.block = Some(b);
+            }
+            // Borrow the block in place: no reference-count traffic per step of a scan.
+            let found = match &self.block {
+                Some(block) if entry_index < block.len() => Some(block.entry_pos(entry_index)),
+                _ => None,
             };
-            if entry_index < block.len() {
-                let pos = block
-                    .entry_pos(entry_index)
-                    .map_err(|e| self.block_error(e))?;
+            if let Some(pos) = found {
+                let pos = pos.map_err(|e| self.block_error(e))?;
                 self.entry_index = entry_index;
                 self.current = Some(pos);
                 return Ok(());
