@@ -1,0 +1,272 @@
+//! An open table: footer, index and filter read and verified once at open, then point
+//! lookups that read at most one data block.
+//!
+//! A [`Table`] is immutable and `Send + Sync`; every thread reading the table shares one
+//! `Arc<Table>`. Data blocks are read on demand, verified once, and shared through the block
+//! cache when there is one. The file stays open for as long as the `Table` lives; deleting a
+//! table's file is the version set's business, once no reader holds the `Arc`.
+
+use super::block::Block;
+use super::checksum;
+use super::filter::BloomFilter;
+use super::footer::{Footer, FOOTER_LEN};
+use super::index::{BlockHandle, Index, IndexEntry};
+use super::iter::TableIter;
+use crate::cache::BlockCache;
+use crate::env::RandomAccessFile;
+use crate::types::{SeqNum, ValueKind};
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+/// An open, immutable sstable.
+#[derive(Debug)]
+pub(crate) struct Table {
+    file: Arc<dyn RandomAccessFile>,
+    path: PathBuf,
+    file_number: u64,
+    file_size: u64,
+    index: Index,
+    filter: Option<BloomFilter>,
+    cache: Option<Arc<BlockCache>>,
+    /// Lookups that consulted the filter.
+    filter_checks: AtomicU64,
+    /// Lookups the filter answered with "definitely absent".
+    filter_negatives: AtomicU64,
+}
+
+impl Table {
+    /// Opens the table in `file` (named `path` in messages, numbered `file_number` in the
+    /// block cache). Reads and verifies the footer, then the filter and the index in one
+    /// read; checks every offset and length against the file size.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corruption`] naming `path` when the file is too short, the magic, a checksum,
+    /// the version or any offset, length or index entry is wrong; an I/O error from reading.
+    pub(crate) fn open(
+        file: Arc<dyn RandomAccessFile>,
+        path: PathBuf,
+        file_number: u64,
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<Table> {
+        let file_size = file.len();
+        let footer_at = file_size.checked_sub(FOOTER_LEN as u64).ok_or_else(|| {
+            Error::corruption(
+                &path,
+                0,
+                format!("file of {file_size} bytes is too short to be an sstable"),
+            )
+        })?;
+        let mut footer_bytes = [0u8; FOOTER_LEN];
+        file.read_exact_at(&mut footer_bytes, footer_at)?;
+        let footer = Footer::decode(&footer_bytes, &path, footer_at)?;
+
+        // The regions must sit back to back: data | filter | index | footer.
+        let layout =
+            |reason: &str| Error::corruption(&path, footer_at, format!("sstable footer: {reason}"));
+        if footer.index.end() != Some(footer_at) {
+            return Err(layout("index does not end where the footer begins"));
+        }
+        let meta_start = if footer.filter.len == 0 {
+            if footer.filter.offset != footer.index.offset {
+                return Err(layout("empty filter not at the index offset"));
+            }
+            footer.index.offset
+        } else {
+            if footer.filter.end() != Some(footer.index.offset) {
+                return Err(layout("filter does not end where the index begins"));
+            }
+            footer.filter.offset
+        };
+        let meta_len = usize::try_from(footer_at - meta_start)
+            .map_err(|_| layout("filter and index too large"))?;
+        let mut meta = vec![0u8; meta_len];
+        file.read_exact_at(&mut meta, meta_start)?;
+        let filter_len =
+            usize::try_from(footer.filter.len).map_err(|_| layout("filter too large"))?;
+        let (filter_region, index_region) = meta.split_at(filter_len.min(meta.len()));
+
+        let index_contents = verified(index_region, &path, footer.index.offset, "index")?;
+        let index = Index::decode(index_contents, meta_start)
+            .map_err(|e| e.in_file(&path, footer.index.offset))?;
+
+        let filter = if footer.filter.len == 0 {
+            None
+        } else {
+            let contents = verified(filter_region, &path, footer.filter.offset, "filter")?;
+            let filter = BloomFilter::decode(contents).ok_or_else(|| {
+                Error::corruption(
+                    &path,
+                    footer.filter.offset,
+                    format!(
+                        "filter of {} bytes is not a whole number of buckets",
+                        contents.len()
+                    ),
+                )
+            })?;
+            Some(filter)
+        };
+
+        Ok(Table {
+            file,
+            path,
+            file_number,
+            file_size,
+            index,
+            filter,
+            cache,
+            filter_checks: AtomicU64::new(0),
+            filter_negatives: AtomicU64::new(0),
+        })
+    }
+
+    /// The newest version of `key` with a sequence number `<= snapshot`, or `None` when this
+    /// table holds none. A tombstone is returned as such (kind `Delete`): it hides older
+    /// versions in deeper tables. `key_hash` is [`crate::hash::key_hash`] of `key`, computed
+    /// once by the caller for all the tables it asks.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corruption`] naming the file when the block read fails its checks; an I/O
+    /// error from reading.
+    pub(crate) fn get(
+        &self,
+        key: &[u8],
+        key_hash: u64,
+        snapshot: SeqNum,
+    ) -> Result<Option<(SeqNum, ValueKind, Vec<u8>)>> {
+        if let Some(filter) = &self.filter {
+            self.filter_checks.fetch_add(1, AtomicOrdering::Relaxed);
+            if !filter.may_contain(key_hash) {
+                self.filter_negatives.fetch_add(1, AtomicOrdering::Relaxed);
+                return Ok(None);
+            }
+        }
+        let Some(i) = self.index.find(key, snapshot) else {
+            return Ok(None);
+        };
+        let Some(entry) = self.index.entry(i) else {
+            return Ok(None);
+        };
+        // The block starts past the key: the key falls between two blocks (or before the
+        // first), so no block needs reading.
+        if entry.first_key.as_slice() > key {
+            return Ok(None);
+        }
+        let block = self.read_block(i)?;
+        let found = block
+            .get(key, snapshot)
+            .map_err(|e| e.in_file(&self.path, entry.handle.offset))?;
+        Ok(found.map(|e| (e.seq, e.kind, e.value.to_vec())))
+    }
+
+    /// A cursor over every entry of the table. It holds the table open while it lives.
+    pub(crate) fn iter(self: &Arc<Self>) -> TableIter {
+        TableIter::new(Arc::clone(self))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn file_number(&self) -> u64 {
+        self.file_number
+    }
+
+    pub(crate) fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// (lookups that consulted the filter, lookups it answered "definitely absent").
+    pub(crate) fn filter_stats(&self) -> (u64, u64) {
+        (
+            self.filter_checks.load(AtomicOrdering::Relaxed),
+            self.filter_negatives.load(AtomicOrdering::Relaxed),
+        )
+    }
+
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Data block `i` (an index position), from the cache or from disk. A block read from
+    /// disk is verified (checksum, structure, first and last key against the index) before
+    /// it is cached or returned, so a cached block is never checked again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corruption`] naming the file and the block's offset; an I/O error.
+    pub(crate) fn read_block(&self, i: usize) -> Result<Arc<Block>> {
+        let entry = self
+            .index
+            .entry(i)
+            .ok_or_else(|| Error::corruption(&self.path, 0, format!("no data block number {i}")))?;
+        let offset = entry.handle.offset;
+        if let Some(cache) = &self.cache {
+            if let Some(block) = cache.get(self.file_number, offset) {
+                return Ok(block);
+            }
+        }
+        let block = Arc::new(self.load_block(entry)?);
+        if let Some(cache) = &self.cache {
+            cache.insert(self.file_number, offset, Arc::clone(&block));
+        }
+        Ok(block)
+    }
+
+    fn load_block(&self, entry: &IndexEntry) -> Result<Block> {
+        let BlockHandle { offset, len } = entry.handle;
+        let len = usize::try_from(len).map_err(|_| {
+            Error::corruption(
+                &self.path,
+                offset,
+                "data block length does not fit in memory",
+            )
+        })?;
+        let mut raw = vec![0u8; len];
+        self.file.read_exact_at(&mut raw, offset)?;
+        let block = Block::from_disk(raw, &self.path, offset)?;
+        // The index was verified on its own; make sure it describes this very block.
+        let mismatch = || {
+            Error::corruption(
+                &self.path,
+                offset,
+                "data block does not match its index entry",
+            )
+        };
+        let first = block.entry(0).map_err(|e| e.in_file(&self.path, offset))?;
+        let last = block
+            .entry(block.len().saturating_sub(1))
+            .map_err(|e| e.in_file(&self.path, offset))?;
+        if (first.key, first.seq) != (entry.first_key.as_slice(), entry.first_seq)
+            || (last.key, last.seq) != (entry.last_key.as_slice(), entry.last_seq)
+        {
+            return Err(mismatch());
+        }
+        Ok(block)
+    }
+}
+
+/// Splits a region's CRC trailer off and checks it.
+fn verified<'a>(region: &'a [u8], path: &Path, offset: u64, what: &str) -> Result<&'a [u8]> {
+    let contents_len = region.len().checked_sub(4).ok_or_else(|| {
+        Error::corruption(
+            path,
+            offset,
+            format!("sstable {what} shorter than its checksum"),
+        )
+    })?;
+    let (contents, trailer) = region.split_at(contents_len);
+    let mut stored = [0u8; 4];
+    stored.copy_from_slice(trailer);
+    if u32::from_le_bytes(stored) != checksum(contents) {
+        return Err(Error::corruption(
+            path,
+            offset,
+            format!("sstable {what} checksum mismatch"),
+        ));
+    }
+    Ok(contents)
+}
