@@ -10,7 +10,10 @@ fn main() -> Result<(), toykv::Error> {
 
     db.put(b"apple", b"red")?;
     db.put(b"banana", b"yellow")?;
-    println!("get apple -> {:?}", db.get(b"apple")?.map(String::from_utf8));
+    println!(
+        "get apple -> {:?}",
+        db.get(b"apple")?.map(String::from_utf8)
+    );
 
     db.delete(b"apple")?;
     println!("after delete, get apple -> {:?}", db.get(b"apple")?);

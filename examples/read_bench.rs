@@ -46,7 +46,10 @@ fn filter_counts(db: &Db) -> (u64, u64) {
 }
 
 fn run(pairs_per_table: usize, reads: usize) -> Result<(), toykv::Error> {
-    let dir = std::env::temp_dir().join(format!("toykv-read-bench-{}-{pairs_per_table}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "toykv-read-bench-{}-{pairs_per_table}",
+        std::process::id()
+    ));
     let _ = Db::destroy(&dir);
     let opts = Options {
         memtable_bytes: toykv::MAX_MEMTABLE_BYTES,

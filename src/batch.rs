@@ -18,7 +18,6 @@
 
 // The database's write path and recovery, on another branch, are the crate-internal callers;
 // until they land only the tests use the `pub(crate)` items. Remove this line when they do.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use crate::coding::{put_len_prefixed, put_u32, put_u64, put_u8, varint_len, Decoder};
 use crate::error::DecodeError;
@@ -238,7 +237,7 @@ pub(crate) fn decode_record(payload: &[u8]) -> Result<(SeqNum, Vec<BatchOp<'_>>)
     let count_at = d.position();
     let count = d.u32("batch count")?;
     let last_seq = first_seq.checked_add(u64::from(count).saturating_sub(1));
-    if count > 0 && (first_seq == 0 || last_seq.map_or(true, |last| last > MAX_SEQ)) {
+    if count > 0 && (first_seq == 0 || last_seq.is_none_or(|last| last > MAX_SEQ)) {
         return Err(DecodeError {
             field: "batch sequence",
             offset: 0,

@@ -10,7 +10,6 @@
 
 // Nothing in the engine calls the cache yet (the DB wiring lands separately); the unit tests
 // use every item. Remove this once tables are opened with a cache.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use crate::sstable::Block;
 use parking_lot::Mutex;

@@ -76,7 +76,10 @@ impl<'a> Decoder<'a> {
 
     pub(crate) fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).ok_or_else(|| self.error(field))?;
-        let out = self.buf.get(self.pos..end).ok_or_else(|| self.error(field))?;
+        let out = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| self.error(field))?;
         self.pos = end;
         Ok(out)
     }

@@ -82,7 +82,10 @@ mod tests {
         let dir = Path::new("/db");
         let name = |p: PathBuf| p.file_name().unwrap().to_str().unwrap().to_string();
         assert_eq!(parse(&name(wal_path(dir, 7))), Some(FileKind::Wal(7)));
-        assert_eq!(parse(&name(table_path(dir, 1234567))), Some(FileKind::Table(1234567)));
+        assert_eq!(
+            parse(&name(table_path(dir, 1234567))),
+            Some(FileKind::Table(1234567))
+        );
         assert_eq!(parse(&manifest_name(3)), Some(FileKind::Manifest(3)));
         assert_eq!(parse("CURRENT"), Some(FileKind::Current));
         assert_eq!(parse("LOCK"), Some(FileKind::Lock));

@@ -26,7 +26,9 @@ pub fn key_hash(key: &[u8]) -> u64 {
 }
 
 fn mix(h: u64, word: u64) -> u64 {
-    (h ^ word.wrapping_mul(MUL)).rotate_left(31).wrapping_mul(SEED)
+    (h ^ word.wrapping_mul(MUL))
+        .rotate_left(31)
+        .wrapping_mul(SEED)
 }
 
 fn fmix64(mut k: u64) -> u64 {
@@ -57,5 +59,9 @@ mod tests {
         assert_ne!(key_hash(b"abcdefgh"), key_hash(b"abcdefgh\0"));
     }
 
-    const PINNED: [u64; 3] = [11286133854226296554, 553275282993068688, 9865517723558500841];
+    const PINNED: [u64; 3] = [
+        11286133854226296554,
+        553275282993068688,
+        9865517723558500841,
+    ];
 }

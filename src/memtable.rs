@@ -107,6 +107,7 @@ impl MemTable {
         self.map.is_empty()
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
@@ -235,7 +236,10 @@ mod tests {
         assert_eq!(mem.get(b"k", 0), None);
         assert_eq!(mem.get(b"k", 4), Some((1, ValueKind::Put, b"v1".to_vec())));
         assert_eq!(mem.get(b"k", 5), Some((5, ValueKind::Delete, Vec::new())));
-        assert_eq!(mem.get(b"k", 100), Some((9, ValueKind::Put, b"v9".to_vec())));
+        assert_eq!(
+            mem.get(b"k", 100),
+            Some((9, ValueKind::Put, b"v9".to_vec()))
+        );
         assert_eq!(mem.get(b"", 100), None);
         assert_eq!(mem.get(b"k\0", 100), None);
     }

@@ -97,7 +97,11 @@ mod tests {
             memtable_bytes: 0,
             ..Options::default()
         };
-        assert!(opts.validate().unwrap_err().to_string().contains("memtable_bytes"));
+        assert!(opts
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("memtable_bytes"));
         assert!(Options::default().validate().is_ok());
         let tiny = Options {
             memtable_bytes: 1,

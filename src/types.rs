@@ -94,7 +94,10 @@ mod tests {
     fn tags_round_trip_and_reject_unknown_kinds() {
         let tag = pack_tag(MAX_SEQ, ValueKind::Put);
         assert_eq!(unpack_tag(tag), Some((MAX_SEQ, ValueKind::Put)));
-        assert_eq!(unpack_tag(pack_tag(7, ValueKind::Delete)), Some((7, ValueKind::Delete)));
+        assert_eq!(
+            unpack_tag(pack_tag(7, ValueKind::Delete)),
+            Some((7, ValueKind::Delete))
+        );
         assert_eq!(unpack_tag((5 << 8) | 9), None);
     }
 }

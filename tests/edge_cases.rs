@@ -17,7 +17,11 @@ fn the_empty_key_and_empty_value_are_ordinary_data() {
     db.put(b"", b"empty key").unwrap();
     db.put(b"k", b"").unwrap();
     assert_eq!(db.get(b"").unwrap(), Some(b"empty key".to_vec()));
-    assert_eq!(db.get(b"k").unwrap(), Some(Vec::new()), "empty value is present");
+    assert_eq!(
+        db.get(b"k").unwrap(),
+        Some(Vec::new()),
+        "empty value is present"
+    );
     db.flush().unwrap();
     assert_eq!(db.get(b"").unwrap(), Some(b"empty key".to_vec()));
     assert_eq!(db.get(b"k").unwrap(), Some(Vec::new()));
@@ -46,7 +50,10 @@ fn a_one_mib_value_survives_memtable_flush_and_reopen() {
     let db = open(&dir);
     assert_eq!(db.get(b"big").unwrap().as_deref(), Some(&big[..]));
     let keys: Vec<Vec<u8>> = scan_all(&db).into_iter().map(|(k, _)| k).collect();
-    assert_eq!(keys, vec![b"before".to_vec(), b"big".to_vec(), b"c".to_vec()]);
+    assert_eq!(
+        keys,
+        vec![b"before".to_vec(), b"big".to_vec(), b"c".to_vec()]
+    );
 }
 
 #[test]
@@ -54,9 +61,15 @@ fn oversized_keys_and_values_are_rejected_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(&dir);
     let long_key = vec![b'k'; toykv::MAX_KEY_LEN + 1];
-    assert_eq!(db.put(&long_key, b"v").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        db.put(&long_key, b"v").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
     let long_value = vec![0u8; toykv::MAX_VALUE_LEN + 1];
-    assert_eq!(db.put(b"k", &long_value).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        db.put(b"k", &long_value).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
     assert_eq!(db.get(b"k").unwrap(), None);
     let at_limit = vec![b'k'; toykv::MAX_KEY_LEN];
     db.put(&at_limit, b"ok").unwrap();
@@ -94,14 +107,22 @@ fn scans_with_empty_inverted_and_unbounded_ranges() {
     let all: Vec<Vec<u8>> = vec![b"".to_vec(), b"a".to_vec(), b"b".to_vec(), b"c".to_vec()];
     assert_eq!(keys(None, None), all);
     assert_eq!(keys(Some(b""), None), all);
-    assert_eq!(keys(None, Some(b"")), Vec::<Vec<u8>>::new(), "end = \"\" is empty");
+    assert_eq!(
+        keys(None, Some(b"")),
+        Vec::<Vec<u8>>::new(),
+        "end = \"\" is empty"
+    );
     assert_eq!(keys(Some(b"b"), Some(b"b")), Vec::<Vec<u8>>::new());
     assert_eq!(keys(Some(b"c"), Some(b"a")), Vec::<Vec<u8>>::new());
     assert_eq!(keys(Some(b"a"), Some(b"c")), all[1..3].to_vec());
     assert_eq!(keys(Some(b"bb"), None), all[3..].to_vec());
     assert_eq!(keys(Some(b"d"), None), Vec::<Vec<u8>>::new());
     // Rust range syntax maps onto the same half-open bounds.
-    let r: Vec<Vec<u8>> = db.scan(&b"a"[..]..=&b"b"[..]).unwrap().map(|e| e.unwrap().0).collect();
+    let r: Vec<Vec<u8>> = db
+        .scan(&b"a"[..]..=&b"b"[..])
+        .unwrap()
+        .map(|e| e.unwrap().0)
+        .collect();
     assert_eq!(r, all[1..3].to_vec());
     // After the end, next keeps returning the end until a seek.
     let mut c = db.scan_bounds(Some(b"c"), None).unwrap();
@@ -109,7 +130,11 @@ fn scans_with_empty_inverted_and_unbounded_ranges() {
     assert!(c.next_entry().unwrap().is_none());
     assert!(c.next_entry().unwrap().is_none());
     c.seek(b"a").unwrap();
-    assert_eq!(c.next_entry().unwrap().unwrap().0, b"c", "seek stays within the range");
+    assert_eq!(
+        c.next_entry().unwrap().unwrap().0,
+        b"c",
+        "seek stays within the range"
+    );
 }
 
 #[test]
@@ -137,7 +162,13 @@ fn a_scan_across_memtable_and_several_sstables_sees_the_newest_of_each_key() {
         db.put(&key(i), &value(i, 3)).unwrap();
         model.insert(key(i), value(i, 3));
     }
-    assert!(db.property("toykv.num-files-at-level0").unwrap().parse::<usize>().unwrap() >= 3);
+    assert!(
+        db.property("toykv.num-files-at-level0")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+            >= 3
+    );
     let expected: Vec<_> = model.clone().into_iter().collect();
     assert_eq!(scan_all(&db), expected);
     let from = key(1500);
@@ -147,7 +178,10 @@ fn a_scan_across_memtable_and_several_sstables_sees_the_newest_of_each_key() {
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let want: Vec<_> = model.range(from..to).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let want: Vec<_> = model
+        .range(from..to)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     assert_eq!(got, want);
     for i in 0..n {
         assert_eq!(db.get(&key(i)).unwrap(), model.get(&key(i)).cloned());
@@ -198,7 +232,11 @@ fn a_batch_applies_all_of_its_operations_together() {
     batch.put(b"b\0b", b"3").unwrap();
     let snap = db.snapshot().unwrap();
     db.write(&batch).unwrap();
-    assert_eq!(db.get(b"a").unwrap(), Some(b"2".to_vec()), "later op in a batch wins");
+    assert_eq!(
+        db.get(b"a").unwrap(),
+        Some(b"2".to_vec()),
+        "later op in a batch wins"
+    );
     assert_eq!(db.get(b"gone").unwrap(), None);
     assert_eq!(db.get(b"b\0b").unwrap(), Some(b"3".to_vec()));
     assert_eq!(snap.get(b"a").unwrap(), None);
@@ -244,14 +282,29 @@ fn properties_describe_the_tree_and_reject_unknown_names() {
         db.put(&key(i), &value(i, 0)).unwrap();
     }
     db.flush().unwrap();
-    let files: usize = db.property("toykv.num-files-at-level0").unwrap().parse().unwrap();
+    let files: usize = db
+        .property("toykv.num-files-at-level0")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(files >= 1);
     let listing = db.property("toykv.sstables").unwrap();
     assert_eq!(listing.lines().count(), files);
-    assert!(listing.lines().all(|l| l.starts_with("0 ") && l.contains(".sst")));
+    assert!(listing
+        .lines()
+        .all(|l| l.starts_with("0 ") && l.contains(".sst")));
     assert!(db.property("toykv.stats").unwrap().contains("L0"));
-    for bad in ["toykv.nope", "toykv.num-files-at-level7", "toykv.num-files-at-level", ""] {
-        assert_eq!(db.property(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad}");
+    for bad in [
+        "toykv.nope",
+        "toykv.num-files-at-level7",
+        "toykv.num-files-at-level",
+        "",
+    ] {
+        assert_eq!(
+            db.property(bad).unwrap_err().kind(),
+            ErrorKind::InvalidArgument,
+            "{bad}"
+        );
     }
 }
 

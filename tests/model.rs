@@ -117,7 +117,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // A final full comparison, after one more reopen.
     drop(db);
     let db = Db::open(dir.path(), options()).unwrap();
-    let all: Vec<(Vec<u8>, Vec<u8>)> = db.scan::<&[u8], _>(..).unwrap().collect::<Result<_, _>>().unwrap();
+    let all: Vec<(Vec<u8>, Vec<u8>)> = db
+        .scan::<&[u8], _>(..)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     let expected: Vec<(Vec<u8>, Vec<u8>)> = model.into_iter().collect();
     prop_assert_eq!(all, expected);
     Ok(())

@@ -102,7 +102,13 @@ fn reopen_restores_flushed_and_unflushed_writes() {
             let expect = (i % 3 != 0).then(|| value(i, 0));
             assert_eq!(db.get(&key(i)).unwrap(), expect, "key {i}");
         }
-        assert!(db.property("toykv.num-files-at-level0").unwrap().parse::<usize>().unwrap() > 1);
+        assert!(
+            db.property("toykv.num-files-at-level0")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+                > 1
+        );
     }
 }
 
@@ -146,7 +152,10 @@ fn create_if_missing_and_error_if_exists_are_honoured() {
     };
     let err = Db::open(&path, strict.clone()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    Db::open(&path, Options::default()).unwrap().close().unwrap();
+    Db::open(&path, Options::default())
+        .unwrap()
+        .close()
+        .unwrap();
     let exclusive = Options {
         error_if_exists: true,
         ..Options::default()

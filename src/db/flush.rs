@@ -6,13 +6,13 @@
 //! any point leaves either the WAL (replayed on open) or the sstable (named by the manifest).
 
 use super::{DbInner, SuperVersion};
-use crate::filename::{table_path, wal_path};
-use crate::memtable::MemTable;
-use crate::sstable::{Table, TableBuilder, TableOptions};
-use crate::version::{FileMeta, TableFile, VersionEdit};
 use crate::cache::BlockCache;
 use crate::env::FileSystem;
+use crate::filename::{table_path, wal_path};
+use crate::memtable::MemTable;
 use crate::options::Options;
+use crate::sstable::{Table, TableBuilder, TableOptions};
+use crate::version::{FileMeta, TableFile, VersionEdit};
 use crate::Result;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -67,10 +67,7 @@ impl DbInner {
             log_number: Some(next_oldest.wal_number()),
             next_file_number: Some(self.next_file_number.load(Ordering::Relaxed)),
             last_seq: Some(self.visible_seq.load(Ordering::Acquire)),
-            added: file
-                .iter()
-                .map(|f| (0, f.meta.clone()))
-                .collect(),
+            added: file.iter().map(|f| (0, f.meta.clone())).collect(),
             removed: Vec::new(),
         };
         versions.manifest.append(&edit).map_err(|e| self.fail(e))?;
@@ -104,7 +101,14 @@ impl DbInner {
 
     /// Writes `mem` to sstable `number` (see [`write_table`]) and counts the bytes.
     pub(crate) fn build_table(&self, mem: &MemTable, number: u64) -> Result<Arc<TableFile>> {
-        let file = write_table(&self.fs, &self.dir, &self.opts, self.cache.as_ref(), mem, number)?;
+        let file = write_table(
+            &self.fs,
+            &self.dir,
+            &self.opts,
+            self.cache.as_ref(),
+            mem,
+            number,
+        )?;
         self.stats
             .flush_bytes_written
             .fetch_add(file.meta.size, Ordering::Relaxed);

@@ -111,6 +111,9 @@ pub(crate) struct Stats {
     pub user_bytes_written: AtomicU64,
     pub flushes: AtomicU64,
     pub flush_bytes_written: AtomicU64,
+    /// WAL records replayed by the last open, and torn-tail bytes it dropped.
+    pub recovered_records: AtomicU64,
+    pub recovered_bytes_dropped: AtomicU64,
 }
 
 /// The shared state of one open database.
@@ -121,7 +124,7 @@ pub(crate) struct DbInner {
     pub cache: Option<Arc<BlockCache>>,
     lock: Mutex<Option<Box<dyn FileLock>>>,
     current: RwLock<Arc<SuperVersion>>,
-    writer: Mutex<WriterState>,
+    pub(crate) writer: Mutex<WriterState>,
     versions: Mutex<VersionState>,
     /// Highest sequence number whose write is fully applied: the default read snapshot.
     visible_seq: AtomicU64,
@@ -147,10 +150,6 @@ impl std::fmt::Debug for DbInner {
 impl DbInner {
     pub(crate) fn current(&self) -> Arc<SuperVersion> {
         Arc::clone(&self.current.read())
-    }
-
-    fn install(&self, sv: SuperVersion) {
-        *self.current.write() = Arc::new(sv);
     }
 
     pub(crate) fn new_file_number(&self) -> u64 {

@@ -62,7 +62,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         },
     };
 
-    let cache = (opts.block_cache_bytes > 0).then(|| Arc::new(BlockCache::new(opts.block_cache_bytes)));
+    let cache =
+        (opts.block_cache_bytes > 0).then(|| Arc::new(BlockCache::new(opts.block_cache_bytes)));
     let names = fs.list(dir)?;
     let highest_number = names
         .iter()
@@ -85,7 +86,12 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
                 "sstable named by the manifest is missing",
             ));
         }
-        let table = Table::open(fs.open_random(&path)?, path.clone(), meta.number, cache.clone())?;
+        let table = Table::open(
+            fs.open_random(&path)?,
+            path.clone(),
+            meta.number,
+            cache.clone(),
+        )?;
         let file = TableFile::new(meta.clone(), Arc::new(table), Arc::clone(&fs), path);
         tables.push((*level, Arc::new(file)));
     }
@@ -105,8 +111,9 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
     let mut last_seq = recovered.last_seq;
     let mut mem = MemTable::new(0);
     let limit = opts.effective_memtable_bytes();
+    let (mut replayed_records, mut dropped_bytes) = (0, 0);
     for &number in &wal_numbers {
-        wal::replay(&*fs, &wal_path(dir, number), |first_seq, ops| {
+        let replayed = wal::replay(&*fs, &wal_path(dir, number), |first_seq, ops| {
             for (seq, op) in (first_seq..).zip(ops) {
                 mem.insert(op.key, seq, op.kind, op.value);
                 last_seq = last_seq.max(seq);
@@ -119,6 +126,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             }
             Ok(())
         })?;
+        replayed_records += replayed.records;
+        dropped_bytes += replayed.dropped_bytes();
     }
     if !mem.is_empty() {
         let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
@@ -161,7 +170,11 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         failure: Mutex::new(None),
         closed: AtomicBool::new(false),
         snapshots: Mutex::new(BTreeMap::<SeqNum, usize>::new()),
-        stats: Stats::default(),
+        stats: Stats {
+            recovered_records: AtomicU64::new(replayed_records),
+            recovered_bytes_dropped: AtomicU64::new(dropped_bytes),
+            ..Stats::default()
+        },
         opts,
     });
     let worker = Arc::clone(&inner);

@@ -62,10 +62,7 @@ fn stats(db: &DbInner) -> String {
         .all_files()
         .map(|(_, f)| f.table.filter_stats())
         .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
-    let (hits, misses) = db
-        .cache
-        .as_ref()
-        .map_or((0, 0), |c| (c.hits(), c.misses()));
+    let (hits, misses) = db.cache.as_ref().map_or((0, 0), |c| (c.hits(), c.misses()));
     let user = db.stats.user_bytes_written.load(Ordering::Relaxed);
     let flushed = db.stats.flush_bytes_written.load(Ordering::Relaxed);
     let _ = writeln!(out, "sstable bytes: {total_bytes}");
@@ -73,6 +70,14 @@ fn stats(db: &DbInner) -> String {
         out,
         "memtables: {} frozen, {memtable_bytes} bytes",
         sv.frozen.len()
+    );
+    let wal_bytes = db.writer.lock().wal.len();
+    let _ = writeln!(out, "active WAL: {wal_bytes} bytes");
+    let _ = writeln!(
+        out,
+        "recovery: {} WAL records replayed, {} torn-tail bytes dropped",
+        db.stats.recovered_records.load(Ordering::Relaxed),
+        db.stats.recovered_bytes_dropped.load(Ordering::Relaxed)
     );
     let _ = writeln!(out, "user bytes written: {user}");
     let _ = writeln!(

@@ -191,14 +191,17 @@ mod tests {
     #[test]
     fn merges_in_internal_key_order_with_newest_versions_first() {
         let newer = VecIter::new(vec![put("b", 9, "b9"), put("d", 8, "d8")]);
-        let older = VecIter::new(vec![put("a", 1, "a1"), put("b", 2, "b2"), put("c", 3, "c3")]);
+        let older = VecIter::new(vec![
+            put("a", 1, "a1"),
+            put("b", 2, "b2"),
+            put("c", 3, "c3"),
+        ]);
         let mut it = MergeIterator::new(vec![Box::new(newer), Box::new(older)]);
         it.seek_to_first().unwrap();
-        let expect: Vec<(String, SeqNum)> =
-            [("a", 1), ("b", 9), ("b", 2), ("c", 3), ("d", 8)]
-                .iter()
-                .map(|(k, s)| (k.to_string(), *s))
-                .collect();
+        let expect: Vec<(String, SeqNum)> = [("a", 1), ("b", 9), ("b", 2), ("c", 3), ("d", 8)]
+            .iter()
+            .map(|(k, s)| (k.to_string(), *s))
+            .collect();
         assert_eq!(drain(&mut it), expect);
         it.seek("c".as_bytes()).unwrap();
         assert_eq!(drain(&mut it), expect[3..].to_vec());

@@ -170,11 +170,7 @@ mod tests {
         ])
     }
 
-    fn all(
-        snapshot: SeqNum,
-        start: Option<&str>,
-        end: Option<&str>,
-    ) -> Vec<(String, String)> {
+    fn all(snapshot: SeqNum, start: Option<&str>, end: Option<&str>) -> Vec<(String, String)> {
         let mut it = UserIterator::new(
             source(),
             snapshot,
@@ -193,7 +189,9 @@ mod tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -211,7 +209,10 @@ mod tests {
 
     #[test]
     fn bounds_are_half_open_and_empty_or_inverted_ranges_yield_nothing() {
-        assert_eq!(all(100, Some("a"), Some("d")), pairs(&[("a", "a7"), ("c", "")]));
+        assert_eq!(
+            all(100, Some("a"), Some("d")),
+            pairs(&[("a", "a7"), ("c", "")])
+        );
         assert_eq!(all(100, Some(""), Some("a")), pairs(&[("", "empty")]));
         assert_eq!(all(100, None, Some("")), pairs(&[]));
         assert_eq!(all(100, Some("c"), Some("c")), pairs(&[]));
@@ -226,10 +227,16 @@ mod tests {
         assert_eq!(it.advance().unwrap(), Some((&b"c"[..], &b""[..])));
         // Seeking before the start clamps to the start.
         it.seek(b"").unwrap();
-        assert_eq!(it.advance().unwrap().map(|(k, _)| k.to_vec()), Some(b"a".to_vec()));
+        assert_eq!(
+            it.advance().unwrap().map(|(k, _)| k.to_vec()),
+            Some(b"a".to_vec())
+        );
         // After the end, seek revives the cursor.
         while it.advance().unwrap().is_some() {}
         it.seek(b"d").unwrap();
-        assert_eq!(it.advance().unwrap().map(|(k, _)| k.to_vec()), Some(b"d".to_vec()));
+        assert_eq!(
+            it.advance().unwrap().map(|(k, _)| k.to_vec()),
+            Some(b"d".to_vec())
+        );
     }
 }

@@ -21,7 +21,6 @@
 
 // The database's write path and recovery are the callers; they are being written on another
 // branch. Until they land only the tests use this module. Remove this line when they do.
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod reader;
 mod writer;

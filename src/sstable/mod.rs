@@ -20,7 +20,6 @@
 
 // Nothing in the engine calls the sstable layer yet (the DB wiring lands separately); the
 // unit tests below use every item. Remove this once the DB builds and opens tables.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 // Bytes from disk are only read through `crate::coding::Decoder` or `get`.
 #![warn(clippy::indexing_slicing)]
 
@@ -36,7 +35,6 @@ mod reader;
 pub(crate) use block::test_block;
 pub(crate) use block::Block;
 pub(crate) use builder::TableBuilder;
-pub(crate) use iter::TableIter;
 pub(crate) use reader::Table;
 
 use crate::types::SeqNum;

@@ -374,7 +374,7 @@ fn tables_are_shared_between_threads() {
     send_sync::<Table>();
     send_sync::<BlockCache>();
     fn send<T: Send>() {}
-    send::<TableIter>();
+    send::<super::iter::TableIter>();
 
     let dir = TempDir::new().unwrap();
     let entries = many_versions();

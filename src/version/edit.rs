@@ -82,9 +82,7 @@ impl VersionEdit {
             let tag_at = d.position();
             match d.u8("edit tag")? {
                 TAG_LOG_NUMBER => edit.log_number = Some(d.varint("log number")?),
-                TAG_NEXT_FILE_NUMBER => {
-                    edit.next_file_number = Some(d.varint("next file number")?)
-                }
+                TAG_NEXT_FILE_NUMBER => edit.next_file_number = Some(d.varint("next file number")?),
                 TAG_LAST_SEQ => edit.last_seq = Some(d.varint("last sequence")?),
                 TAG_ADD_FILE => {
                     let level = level(&mut d, max_level)?;

@@ -59,8 +59,8 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Re
     let (mut log_number, mut next_file_number, mut last_seq) = (None, None, None);
     while let Some(record) = reader.read_record()? {
         let offset = reader.last_record_offset();
-        let edit = VersionEdit::decode(&record, NUM_LEVELS - 1)
-            .map_err(|e| e.in_file(&path, offset))?;
+        let edit =
+            VersionEdit::decode(&record, NUM_LEVELS - 1).map_err(|e| e.in_file(&path, offset))?;
         log_number = edit.log_number.or(log_number);
         next_file_number = edit.next_file_number.or(next_file_number);
         last_seq = edit.last_seq.or(last_seq);
@@ -78,7 +78,11 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Re
         }
         for (level, meta) in edit.added {
             if files.insert(meta.number, (level, meta)).is_some() {
-                return Err(Error::corruption(&path, offset, "edit adds a live file again"));
+                return Err(Error::corruption(
+                    &path,
+                    offset,
+                    "edit adds a live file again",
+                ));
             }
         }
     }
@@ -96,7 +100,6 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Re
 #[derive(Debug)]
 pub(crate) struct ManifestWriter {
     log: LogWriter,
-    number: u64,
     path: PathBuf,
 }
 
@@ -126,7 +129,7 @@ impl ManifestWriter {
             &dir.join(CURRENT),
             format!("{name}\n").as_bytes(),
         )?;
-        Ok(ManifestWriter { log, number, path })
+        Ok(ManifestWriter { log, path })
     }
 
     /// Appends `edit` and fsyncs it. On error the caller must treat the database as failed:
@@ -134,14 +137,6 @@ impl ManifestWriter {
     pub(crate) fn append(&mut self, edit: &VersionEdit) -> Result<()> {
         self.log.add_record(&edit.encode())?;
         self.log.sync()
-    }
-
-    pub(crate) fn number(&self) -> u64 {
-        self.number
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.log.len()
     }
 
     pub(crate) fn path(&self) -> &Path {

@@ -54,6 +54,7 @@ impl TableFile {
     }
 
     /// REQUIRES: the edit removing this file is durable in the manifest.
+    #[allow(dead_code)] // Called by compaction, which removes files from versions.
     pub(crate) fn mark_obsolete(&self) {
         self.obsolete.store(true, Ordering::Release);
     }
@@ -115,7 +116,10 @@ impl Version {
             }
         }
         for (level, file) in added {
-            if next.all_files().any(|(_, f)| f.meta.number == file.meta.number) {
+            if next
+                .all_files()
+                .any(|(_, f)| f.meta.number == file.meta.number)
+            {
                 return Err(format!("adds file {} twice", file.meta.number));
             }
             next.levels
@@ -129,9 +133,7 @@ impl Version {
 
     fn sort(&mut self) {
         let [level0, deeper @ ..] = &mut self.levels;
-        level0.sort_by(|a, b| {
-            (b.meta.max_seq, b.meta.number).cmp(&(a.meta.max_seq, a.meta.number))
-        });
+        level0.sort_by_key(|f| std::cmp::Reverse((f.meta.max_seq, f.meta.number)));
         for files in deeper {
             files.sort_by(|a, b| a.meta.smallest.cmp(&b.meta.smallest));
         }
@@ -190,5 +192,9 @@ impl Version {
 
 /// Turns a manifest inconsistency into a corruption error naming the manifest.
 pub(crate) fn inconsistent(path: &std::path::Path, reason: String) -> Error {
-    Error::corruption(path, 0, format!("manifest inconsistent with itself: {reason}"))
+    Error::corruption(
+        path,
+        0,
+        format!("manifest inconsistent with itself: {reason}"),
+    )
 }
