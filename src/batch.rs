@@ -6,7 +6,7 @@
 //! encoded in one buffer, in the same form the WAL record carries them, so writing a batch is
 //! a 12-byte header plus one copy.
 //!
-//! The WAL payload, little-endian, varints LEB128 (`doc/format-log.md` has it to the byte):
+//! The WAL payload, little-endian, varints LEB128 (`doc/FORMAT.md` has it to the byte):
 //!
 //! ```text
 //! batch := first_seq: u64 | count: u32 | op * count
@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn payload_bytes_match_the_documented_example() {
-        // The worked example in doc/format-log.md.
+        // The worked example in doc/FORMAT.md.
         let mut batch = WriteBatch::new();
         batch.put(b"k1", b"v1").unwrap();
         batch.delete(b"k2").unwrap();

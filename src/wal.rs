@@ -409,7 +409,7 @@ mod tests {
     }
 
     /// The checked-in fixture of format version 1 (`tests/fixtures/wal-v1.log`, described in
-    /// `doc/format-log.md`): it must keep decoding, and the writer must keep producing it.
+    /// `doc/FORMAT.md`): it must keep decoding, and the writer must keep producing it.
     #[test]
     fn checked_in_v1_fixture_decodes_and_is_reproduced_byte_for_byte() {
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wal-v1.log");

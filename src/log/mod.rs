@@ -12,7 +12,7 @@
 //!
 //! `header_crc` is CRC-32 (IEEE, via crc32fast) over the 8 bytes of `payload_len` and
 //! `payload_crc`, so a damaged length is caught before it is trusted; `payload_crc` is CRC-32
-//! over the payload. `doc/format-log.md` documents the format to the byte, together with the
+//! over the payload. `doc/FORMAT.md` documents the format to the byte, together with the
 //! rules [`LogReader`] uses to tell a torn tail (a crash mid-append, dropped silently) from
 //! corruption (an error, never a silent truncation).
 //!

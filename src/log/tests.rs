@@ -507,7 +507,7 @@ fn writer_stays_failed_after_a_failed_sync() {
 
 #[test]
 fn record_bytes_match_the_documented_layout() {
-    // The worked example in doc/format-log.md: one record with payload "hello".
+    // The worked example in doc/FORMAT.md: one record with payload "hello".
     let (bytes, _) = log_bytes(&[b"hello".to_vec()]);
     let expected: [u8; 17] = [
         0xf0, 0x9e, 0x7d, 0xbd, // header_crc = crc32(05 00 00 00 86 a6 10 36) = 0xbd7d9ef0
@@ -540,7 +540,7 @@ fn corruption_followed_only_by_zeros_after_valid_data_is_still_corruption() {
 
 #[test]
 fn documented_claims_about_the_v1_fixture_hold() {
-    // doc/format-log.md: cutting the last byte leaves record 1 and a 34-byte torn tail at
+    // doc/FORMAT.md: cutting the last byte leaves record 1 and a 34-byte torn tail at
     // offset 35; flipping any byte of record 1 is corruption at offset 0.
     let fixture = include_bytes!("../../tests/fixtures/wal-v1.log");
     let (records, end) = read_all(&fixture[..fixture.len() - 1]);

@@ -143,3 +143,77 @@ impl ManifestWriter {
         &self.path
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::PosixFs;
+
+    /// The edit stored in `tests/fixtures/MANIFEST-000003`.
+    fn fixture_edit() -> VersionEdit {
+        VersionEdit {
+            log_number: Some(2),
+            next_file_number: Some(4),
+            last_seq: Some(3),
+            added: vec![(
+                0,
+                FileMeta {
+                    number: 1,
+                    size: 310,
+                    smallest: b"a".to_vec(),
+                    largest: b"c".to_vec(),
+                    min_seq: 1,
+                    max_seq: 3,
+                },
+            )],
+            removed: Vec::new(),
+        }
+    }
+
+    fn fixture_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    }
+
+    #[test]
+    fn the_version_1_manifest_fixture_still_decodes() {
+        let recovered = recover(&PosixFs, &fixture_dir(), 3).unwrap();
+        assert_eq!(recovered.files, fixture_edit().added);
+        assert_eq!(recovered.log_number, 2);
+        assert_eq!(recovered.next_file_number, 4);
+        assert_eq!(recovered.last_seq, 3);
+    }
+
+    #[test]
+    fn the_writer_still_produces_the_fixture_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        ManifestWriter::create(&PosixFs, dir.path(), 3, &fixture_edit()).unwrap();
+        let written = std::fs::read(dir.path().join("MANIFEST-000003")).unwrap();
+        let fixture = std::fs::read(fixture_dir().join("MANIFEST-000003")).unwrap();
+        assert_eq!(written, fixture);
+        assert_eq!(read_current(&PosixFs, dir.path()).unwrap(), Some(3));
+    }
+
+    #[test]
+    fn a_removal_of_a_file_that_is_not_live_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = ManifestWriter::create(&PosixFs, dir.path(), 5, &fixture_edit()).unwrap();
+        writer
+            .append(&VersionEdit {
+                removed: vec![(1, 1)],
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        let err = recover(&PosixFs, dir.path(), 5).unwrap_err();
+        assert!(err.to_string().contains("MANIFEST-000005"), "{err}");
+    }
+
+    #[test]
+    fn current_must_name_a_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_current(&PosixFs, dir.path()).unwrap(), None);
+        for bad in [&b"MANIFEST-\n"[..], b"MANIFEST-12", b"manifest-1\n", b"MANIFEST-1x\n", b""] {
+            std::fs::write(dir.path().join(CURRENT), bad).unwrap();
+            assert!(read_current(&PosixFs, dir.path()).is_err());
+        }
+    }
+}
