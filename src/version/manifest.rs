@@ -211,7 +211,13 @@ mod tests {
     fn current_must_name_a_manifest() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read_current(&PosixFs, dir.path()).unwrap(), None);
-        for bad in [&b"MANIFEST-\n"[..], b"MANIFEST-12", b"manifest-1\n", b"MANIFEST-1x\n", b""] {
+        for bad in [
+            &b"MANIFEST-\n"[..],
+            b"MANIFEST-12",
+            b"manifest-1\n",
+            b"MANIFEST-1x\n",
+            b"",
+        ] {
             std::fs::write(dir.path().join(CURRENT), bad).unwrap();
             assert!(read_current(&PosixFs, dir.path()).is_err());
         }
