@@ -11,7 +11,8 @@ quickstart:
 # Every test: Rust unit and integration tests (release build: the recovery and model tests
 # push hundreds of thousands of records).
 test:
-	$(CARGO) test --release --all-targets
+	$(CARGO) build --release --examples
+	$(CARGO) test --release --lib --tests
 
 lint:
 	$(CARGO) fmt --check
