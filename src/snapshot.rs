@@ -35,6 +35,12 @@ impl Snapshot {
         self.sv.get(key, self.seq)
     }
 
+    /// A cursor over the live entries of `range` as of the snapshot.
+    pub fn scan<K: AsRef<[u8]>, R: std::ops::RangeBounds<K>>(&self, range: R) -> Result<Cursor> {
+        let (start, end) = crate::db::half_open(range);
+        self.scan_bounds(start.as_deref(), end.as_deref())
+    }
+
     /// A cursor over `[start, end)` as of the snapshot; `None` is unbounded.
     pub fn scan_bounds(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Cursor> {
         self.db.check_open()?;

@@ -335,3 +335,13 @@ fn many_threads_share_one_database() {
     }
     assert_eq!(scan_all(&db).len(), 12_000);
 }
+
+#[test]
+fn handles_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Db>();
+    send_sync::<toykv::Snapshot>();
+    send::<toykv::Cursor>();
+    send::<WriteBatch>();
+}

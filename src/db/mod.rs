@@ -325,6 +325,11 @@ impl Db {
     /// Makes every acknowledged write durable, stops background work and releases the
     /// directory. Later calls on this handle (and its cursors and snapshots) fail with
     /// `Closed`. Closing twice is a no-op.
+    ///
+    /// # Errors
+    /// `Io` when the final WAL fsync fails, and `Poisoned` when an earlier failure stopped
+    /// writes: in both cases some acknowledged writes may not be durable. The database is
+    /// closed and its directory released all the same.
     pub fn close(&self) -> Result<()> {
         self.inner.close()
     }
@@ -341,14 +346,11 @@ impl DbInner {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        // Writes that got in before the flag finish before this lock is ours.
+        // Writes that got in before the flag finish before this lock is ours. A database
+        // that failed cannot promise durability: say so instead of syncing.
         let synced = {
             let mut writer = self.writer.lock();
-            if self.failed.load(Ordering::Acquire) {
-                Ok(())
-            } else {
-                writer.wal.sync()
-            }
+            self.check_failed().and_then(|()| writer.wal.sync())
         };
         {
             let mut bg = self.bg.lock();
@@ -366,7 +368,9 @@ impl DbInner {
 /// Converts any range of byte strings into `[start, end)` with `None` for unbounded.
 /// An excluded start `s` becomes the included start `s\0` (the next key in byte order), and
 /// an included end `e` becomes the excluded end `e\0`.
-fn half_open<K: AsRef<[u8]>, R: RangeBounds<K>>(range: R) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+pub(crate) fn half_open<K: AsRef<[u8]>, R: RangeBounds<K>>(
+    range: R,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     let successor = |k: &K| {
         let mut v = k.as_ref().to_vec();
         v.push(0);
