@@ -5,7 +5,7 @@
 //! move between threads but is used by one at a time. After the database is closed, its
 //! calls fail with [`Error::Closed`].
 
-use crate::db::DbInner;
+use crate::db::{DbInner, SuperVersion};
 use crate::iterators::merge::MergeIterator;
 use crate::iterators::user_iter::UserIterator;
 use crate::types::SeqNum;
@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub struct Cursor {
     db: Arc<DbInner>,
     seq: SeqNum,
+    /// Keeps the files the cursor reads from being deleted until it is dropped.
+    _pinned: Arc<SuperVersion>,
     iter: UserIterator<MergeIterator>,
 }
 
@@ -26,8 +28,21 @@ impl std::fmt::Debug for Cursor {
 }
 
 impl Cursor {
-    pub(crate) fn new(db: Arc<DbInner>, seq: SeqNum, iter: UserIterator<MergeIterator>) -> Self {
-        Cursor { db, seq, iter }
+    /// A cursor over `[start, end)` of `sv` at `seq`. REQUIRES: `seq` is pinned for it.
+    pub(crate) fn new(
+        db: Arc<DbInner>,
+        seq: SeqNum,
+        sv: Arc<SuperVersion>,
+        start: Option<&[u8]>,
+        end: Option<&[u8]>,
+    ) -> Self {
+        let iter = sv.scan(seq, start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
+        Cursor {
+            db,
+            seq,
+            _pinned: sv,
+            iter,
+        }
     }
 
     /// The next entry, or `None` past the end of the range (and on every later call until

@@ -6,16 +6,18 @@
 //! them all (`iterators`). The manifest (`version`) records which sstables are live.
 
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod batch;
 mod cache;
 mod coding;
+mod compaction;
 mod cursor;
 mod db;
 pub mod env;
 mod error;
+pub mod ffi;
 mod filename;
 mod hash;
 mod iterators;

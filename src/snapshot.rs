@@ -45,8 +45,7 @@ impl Snapshot {
     pub fn scan_bounds(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Cursor> {
         self.db.check_open()?;
         let (seq, sv) = self.db.pin_existing(self.seq, &self.sv);
-        let iter = sv.scan(seq, start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
-        Ok(Cursor::new(Arc::clone(&self.db), seq, iter))
+        Ok(Cursor::new(Arc::clone(&self.db), seq, sv, start, end))
     }
 
     /// The sequence number this snapshot reads at.

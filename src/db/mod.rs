@@ -111,6 +111,8 @@ pub(crate) struct Stats {
     pub user_bytes_written: AtomicU64,
     pub flushes: AtomicU64,
     pub flush_bytes_written: AtomicU64,
+    pub compactions: AtomicU64,
+    pub compaction_bytes_written: AtomicU64,
     /// WAL records replayed by the last open, and torn-tail bytes it dropped.
     pub recovered_records: AtomicU64,
     pub recovered_bytes_dropped: AtomicU64,
@@ -125,7 +127,9 @@ pub(crate) struct DbInner {
     lock: Mutex<Option<Box<dyn FileLock>>>,
     current: RwLock<Arc<SuperVersion>>,
     pub(crate) writer: Mutex<WriterState>,
-    versions: Mutex<VersionState>,
+    pub(crate) versions: Mutex<VersionState>,
+    /// Held for the whole of a compaction: one runs at a time.
+    pub(crate) compaction: Mutex<()>,
     /// Highest sequence number whose write is fully applied: the default read snapshot.
     visible_seq: AtomicU64,
     next_file_number: AtomicU64,
@@ -154,6 +158,39 @@ impl DbInner {
 
     pub(crate) fn new_file_number(&self) -> u64 {
         self.next_file_number.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The next file number to be handed out (what a manifest edit records).
+    pub(crate) fn next_file_number(&self) -> u64 {
+        self.next_file_number.load(Ordering::Relaxed)
+    }
+
+    /// Installs a new sstable version built from the current one, keeping the memtables.
+    /// REQUIRES: the `versions` lock is held and the change is durable in the manifest.
+    pub(crate) fn replace_version(
+        &self,
+        build: impl FnOnce(&Version) -> Result<Version>,
+    ) -> Result<()> {
+        let mut slot = self.current.write();
+        let version = build(&slot.version)?;
+        *slot = Arc::new(SuperVersion {
+            mem: Arc::clone(&slot.mem),
+            frozen: slot.frozen.clone(),
+            version: Arc::new(version),
+        });
+        Ok(())
+    }
+
+    /// The oldest sequence number any reader may still read at: the oldest pinned snapshot
+    /// or cursor, or the current sequence number when none is open.
+    pub(crate) fn oldest_snapshot(&self) -> SeqNum {
+        let visible = self.visible_seq.load(Ordering::Acquire);
+        self.snapshots
+            .lock()
+            .keys()
+            .next()
+            .copied()
+            .map_or(visible, |oldest| oldest.min(visible))
     }
 
     pub(crate) fn check_open(&self) -> Result<()> {
@@ -290,8 +327,7 @@ impl Db {
     pub fn scan_bounds(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Cursor> {
         self.inner.check_open()?;
         let (seq, sv) = self.inner.pin_snapshot();
-        let iter = sv.scan(seq, start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
-        Ok(Cursor::new(Arc::clone(&self.inner), seq, iter))
+        Ok(Cursor::new(Arc::clone(&self.inner), seq, sv, start, end))
     }
 
     /// A read-only view of the database as it is now, for as long as it is kept.
@@ -311,6 +347,17 @@ impl Db {
     pub fn flush(&self) -> Result<()> {
         self.inner.check_open()?;
         self.inner.flush_and_wait()
+    }
+
+    /// Full compaction: flushes, then rewrites every sstable into one sorted run, dropping
+    /// overwritten and deleted data that no snapshot or cursor can still see. Returns when
+    /// done.
+    pub fn compact(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.check_failed()?;
+        crate::compaction::compact_all(&self.inner)?;
+        self.inner.stats.compactions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// A named property: `toykv.stats`, `toykv.sstables`, `toykv.num-files-at-level<N>`.

@@ -161,6 +161,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         })),
         writer: Mutex::new(WriterState { wal, last_seq }),
         versions: Mutex::new(VersionState { manifest }),
+        compaction: Mutex::new(()),
         visible_seq: AtomicU64::new(last_seq),
         next_file_number: AtomicU64::new(next_file),
         bg: Mutex::new(BgState::default()),

@@ -85,6 +85,19 @@ fn stats(db: &DbInner) -> String {
         "flushes: {}, bytes written by flush: {flushed}",
         db.stats.flushes.load(Ordering::Relaxed)
     );
+    let compacted = db.stats.compaction_bytes_written.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "compactions: {}, bytes written by compaction: {compacted}",
+        db.stats.compactions.load(Ordering::Relaxed)
+    );
+    if user > 0 {
+        let _ = writeln!(
+            out,
+            "write amplification: {:.2} (sstable bytes written / user bytes written)",
+            (flushed + compacted) as f64 / user as f64
+        );
+    }
     let _ = writeln!(out, "block cache: {hits} hits, {misses} misses");
     let _ = writeln!(
         out,

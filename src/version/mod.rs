@@ -54,7 +54,6 @@ impl TableFile {
     }
 
     /// REQUIRES: the edit removing this file is durable in the manifest.
-    #[allow(dead_code)] // Called by compaction, which removes files from versions.
     pub(crate) fn mark_obsolete(&self) {
         self.obsolete.store(true, Ordering::Release);
     }

@@ -1,0 +1,232 @@
+//! Compaction: rewriting sstables to drop what no reader can see and to keep reads cheap.
+//!
+//! Split in two, as the rest of the engine expects: a *task* names input files and an
+//! output level; [`execute`] merges the inputs, drops shadowed versions and tombstones no
+//! snapshot can see, writes the output files and installs the result with one manifest
+//! edit. Only full compaction ([`compact_all`]) picks tasks today; the leveled policy that
+//! picks them in the background builds on the same executor.
+//!
+//! Runs on the calling thread while holding `DbInner::compaction`, so one compaction runs at
+//! a time; flushes go on meanwhile and only ever add newer L0 files.
+
+use crate::db::DbInner;
+use crate::filename::table_path;
+use crate::iterators::merge::MergeIterator;
+use crate::iterators::InternalIterator;
+use crate::sstable::{Table, TableBuilder, TableOptions};
+use crate::types::{SeqNum, ValueKind};
+use crate::version::{inconsistent, FileMeta, TableFile, VersionEdit};
+use crate::Result;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Output files are cut at the first key boundary past this size.
+const TARGET_FILE_BYTES: u64 = 2 << 20;
+
+/// Files to merge and where the result goes.
+pub(crate) struct Task {
+    pub inputs: Vec<(usize, Arc<TableFile>)>,
+    pub output_level: usize,
+    /// No data older than the inputs exists below the output level, so tombstones that no
+    /// snapshot needs can be dropped.
+    pub bottommost: bool,
+}
+
+/// Flushes the memtables, then merges every sstable into one sorted run at level 1.
+pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
+    db.flush_and_wait()?;
+    let _one_at_a_time = db.compaction.lock();
+    let version = db.current().version.clone();
+    let inputs: Vec<(usize, Arc<TableFile>)> = version
+        .all_files()
+        .map(|(level, file)| (level, Arc::clone(file)))
+        .collect();
+    if inputs.is_empty() {
+        return Ok(());
+    }
+    execute(
+        db,
+        Task {
+            inputs,
+            output_level: 1,
+            bottommost: true,
+        },
+    )
+}
+
+/// Runs `task`: merge, filter, write, then install with one durable manifest edit.
+///
+/// # Errors
+/// I/O and corruption errors from reading inputs or writing outputs (partial outputs are
+/// removed and nothing changes); a failed manifest write also makes the database refuse
+/// writes until reopened.
+pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
+    let outputs = write_outputs(db, &task)?;
+
+    let mut versions = db.versions.lock();
+    let edit = VersionEdit {
+        next_file_number: Some(db.next_file_number()),
+        removed: task
+            .inputs
+            .iter()
+            .map(|(level, f)| (*level, f.meta.number))
+            .collect(),
+        added: outputs
+            .iter()
+            .map(|f| (task.output_level, f.meta.clone()))
+            .collect(),
+        ..VersionEdit::default()
+    };
+    versions.manifest.append(&edit).map_err(|e| db.fail(e))?;
+    let added = outputs
+        .into_iter()
+        .map(|f| (task.output_level, f))
+        .collect();
+    let manifest_path = versions.manifest.path().to_path_buf();
+    db.replace_version(|version| {
+        version
+            .apply(&edit.removed, added)
+            .map_err(|reason| inconsistent(&manifest_path, reason))
+    })?;
+    drop(versions);
+    // The edit is durable: each input is deleted once no reader holds it.
+    for (_, file) in &task.inputs {
+        file.mark_obsolete();
+    }
+    Ok(())
+}
+
+/// Merges the inputs into new sstables; on error removes whatever it wrote.
+fn write_outputs(db: &DbInner, task: &Task) -> Result<Vec<Arc<TableFile>>> {
+    let mut writer = OutputWriter {
+        db,
+        outputs: Vec::new(),
+        written: Vec::new(),
+        current: None,
+    };
+    let result = merge_into(db, task, &mut writer);
+    match result.and_then(|()| writer.finish_current()) {
+        Ok(()) => Ok(writer.outputs),
+        Err(e) => {
+            writer.abandon();
+            Err(e)
+        }
+    }
+}
+
+fn merge_into(db: &DbInner, task: &Task, writer: &mut OutputWriter<'_>) -> Result<()> {
+    // Inputs are ordered newest source first (L0 newest first, then deeper levels).
+    let children: Vec<Box<dyn InternalIterator>> = task
+        .inputs
+        .iter()
+        .map(|(_, f)| Box::new(f.table.iter()) as Box<dyn InternalIterator>)
+        .collect();
+    let mut merged = MergeIterator::new(children);
+    merged.seek_to_first()?;
+    let oldest_snapshot = db.oldest_snapshot();
+    let mut current_key: Option<Vec<u8>> = None;
+    // Sequence number of the previous (newer) version of the current key, if any.
+    let mut newer_seq: Option<SeqNum> = None;
+    while merged.valid() {
+        let (key, seq, kind) = (merged.key(), merged.seq(), merged.kind());
+        let new_key = current_key.as_deref() != Some(key);
+        if new_key {
+            current_key = Some(key.to_vec());
+            newer_seq = None;
+        }
+        // A newer version every snapshot can see hides this one from everybody.
+        let shadowed = newer_seq.is_some_and(|newer| newer <= oldest_snapshot);
+        // A tombstone every snapshot can see, with nothing below it, hides nothing.
+        let dead_tombstone = kind == ValueKind::Delete && seq <= oldest_snapshot && task.bottommost;
+        newer_seq = Some(seq);
+        if !shadowed && !dead_tombstone {
+            writer.add(new_key, key, seq, kind, merged.value())?;
+        }
+        merged.next()?;
+    }
+    Ok(())
+}
+
+/// Writes compaction output, cutting files at user-key boundaries (a key's versions never
+/// span two files of one level, so deeper levels stay non-overlapping).
+struct OutputWriter<'a> {
+    db: &'a DbInner,
+    outputs: Vec<Arc<TableFile>>,
+    /// Numbers of every file created, finished or not: what `abandon` removes.
+    written: Vec<u64>,
+    current: Option<(u64, TableBuilder)>,
+}
+
+impl OutputWriter<'_> {
+    fn add(
+        &mut self,
+        new_key: bool,
+        key: &[u8],
+        seq: SeqNum,
+        kind: ValueKind,
+        value: &[u8],
+    ) -> Result<()> {
+        let full = matches!(&self.current, Some((_, b)) if b.estimated_size() >= TARGET_FILE_BYTES);
+        if new_key && full {
+            self.finish_current()?;
+        }
+        let builder = match &mut self.current {
+            Some((_, builder)) => builder,
+            None => {
+                let number = self.db.new_file_number();
+                let path = table_path(&self.db.dir, number);
+                let options = TableOptions {
+                    block_bytes: self.db.opts.block_bytes,
+                    bloom_bits_per_key: self.db.opts.bloom_bits_per_key,
+                };
+                self.written.push(number);
+                let builder = TableBuilder::new(self.db.fs.create(&path)?, path, options);
+                &mut self.current.insert((number, builder)).1
+            }
+        };
+        builder.add(key, seq, kind, value)
+    }
+
+    fn finish_current(&mut self) -> Result<()> {
+        let Some((number, builder)) = self.current.take() else {
+            return Ok(());
+        };
+        let path = table_path(&self.db.dir, number);
+        let summary = builder.finish()?;
+        self.db.fs.sync_dir(&self.db.dir)?;
+        let table = Table::open(
+            self.db.fs.open_random(&path)?,
+            path.clone(),
+            number,
+            self.db.cache.clone(),
+        )?;
+        self.db
+            .stats
+            .compaction_bytes_written
+            .fetch_add(summary.file_size, Ordering::Relaxed);
+        let meta = FileMeta {
+            number,
+            size: summary.file_size,
+            smallest: summary.smallest,
+            largest: summary.largest,
+            min_seq: summary.min_seq,
+            max_seq: summary.max_seq,
+        };
+        self.outputs.push(Arc::new(TableFile::new(
+            meta,
+            Arc::new(table),
+            Arc::clone(&self.db.fs),
+            path,
+        )));
+        Ok(())
+    }
+
+    /// Removes every file written so far: nothing names them.
+    fn abandon(&mut self) {
+        self.current = None;
+        self.outputs.clear();
+        for number in self.written.drain(..) {
+            let _ = self.db.fs.remove(&table_path(&self.db.dir, number));
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `toykv_cursor`: range scans over a snapshot taken when the cursor opened.
+
+use super::database::toykv_db;
+use super::guard::{guard_status, guard_value};
+use super::handles::{bound, bytes, from_handle, handle, handle_mut, into_handle, out};
+use super::status::toykv_status;
+use super::TOYKV_MAX_KEY_LEN;
+use crate::Cursor;
+use std::ffi::{c_char, c_int, c_void};
+
+/// A position in a key range. Used by one thread at a time; freed by `toykv_cursor_close`.
+pub struct toykv_cursor {
+    pub(crate) cursor: Cursor,
+}
+
+/// Where empty keys and values point: a valid address, so callers may pass it on freely.
+static EMPTY: [u8; 1] = [0];
+
+/// Opens a cursor over `[start, end)` in unsigned byte order, reading a consistent snapshot
+/// taken now. A NULL bound (with length 0) is unbounded; a non-NULL bound of length 0 is the
+/// empty key (so `end = ""` is an empty range). `start >= end` is an empty range. The bounds
+/// are copied: free them as soon as this returns.
+///
+/// Returns `TOYKV_OK` with the cursor in `*cursor_out`; `TOYKV_INVALID_ARGUMENT`;
+/// `TOYKV_CLOSED`.
+///
+/// # Safety
+/// `db` is NULL or live; non-NULL bounds are valid for their lengths; `cursor_out` and
+/// `err` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_cursor_open(
+    db: *mut toykv_db,
+    start: *const c_void,
+    start_len: usize,
+    end: *const c_void,
+    end_len: usize,
+    cursor_out: *mut *mut toykv_cursor,
+    err: *mut *mut c_char,
+) -> c_int {
+    guard_status(err, || {
+        // SAFETY: forwarded contract.
+        let (h, start, end, cursor_out) = unsafe {
+            (
+                handle(db, "db")?,
+                bound(start, start_len, "start")?,
+                bound(end, end_len, "end")?,
+                out(cursor_out, "cursor_out")?,
+            )
+        };
+        let cursor = h.db.scan_bounds(start, end)?;
+        *cursor_out = into_handle(toykv_cursor { cursor });
+        Ok(toykv_status::TOYKV_OK)
+    })
+}
+
+/// Moves to the next live entry. `TOYKV_OK`: `*key`/`*key_len` and `*value`/`*value_len`
+/// describe it; the pointers belong to the cursor and stay valid until the next call on
+/// this cursor or its close (closing the database does not invalidate them). `TOYKV_END`
+/// past the last entry, and on every later call until a seek. `TOYKV_CLOSED` once the
+/// database is closed; `TOYKV_IO`/`TOYKV_CORRUPTION` from an sstable (the cursor then
+/// stays failed).
+///
+/// # Safety
+/// `c` is NULL or a live cursor; the out-pointers and `err` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_cursor_next(
+    c: *mut toykv_cursor,
+    key: *mut *const c_void,
+    key_len: *mut usize,
+    value: *mut *const c_void,
+    value_len: *mut usize,
+    err: *mut *mut c_char,
+) -> c_int {
+    guard_status(err, || {
+        // SAFETY: forwarded contract.
+        let (c, key, key_len, value, value_len) = unsafe {
+            (
+                handle_mut(c, "cursor")?,
+                out(key, "key")?,
+                out(key_len, "key_len")?,
+                out(value, "value")?,
+                out(value_len, "value_len")?,
+            )
+        };
+        let Some((k, v)) = c.cursor.next_entry()? else {
+            return Ok(toykv_status::TOYKV_END);
+        };
+        let pointer = |bytes: &[u8]| -> *const c_void {
+            if bytes.is_empty() {
+                EMPTY.as_ptr().cast()
+            } else {
+                bytes.as_ptr().cast()
+            }
+        };
+        (*key, *key_len) = (pointer(k), k.len());
+        (*value, *value_len) = (pointer(v), v.len());
+        Ok(toykv_status::TOYKV_OK)
+    })
+}
+
+/// Repositions so that the next entry is the first key `>= key` within the cursor's range
+/// (a key before the range start means the start). Also revives a cursor that reached
+/// `TOYKV_END`.
+///
+/// # Safety
+/// `c` is NULL or a live cursor; a non-NULL `key` is valid for `key_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_cursor_seek(
+    c: *mut toykv_cursor,
+    key: *const c_void,
+    key_len: usize,
+    err: *mut *mut c_char,
+) -> c_int {
+    guard_status(err, || {
+        // SAFETY: forwarded contract.
+        let (c, key) = unsafe {
+            (
+                handle_mut(c, "cursor")?,
+                bytes(key, key_len, "key", TOYKV_MAX_KEY_LEN)?,
+            )
+        };
+        c.cursor.seek(key)?;
+        Ok(toykv_status::TOYKV_OK)
+    })
+}
+
+/// Frees the cursor. NULL is a no-op. Allowed (and required) after the database closed.
+///
+/// # Safety
+/// `c` is NULL or came from `toykv_cursor_open`/`toykv_snapshot_cursor_open` and is not
+/// used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_cursor_close(c: *mut toykv_cursor) {
+    guard_value((), || {
+        // SAFETY: forwarded contract.
+        drop(unsafe { from_handle(c) });
+    })
+}

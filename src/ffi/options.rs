@@ -1,0 +1,119 @@
+//! `toykv_options`: open-time settings. Setters never fail; `toykv_open` validates.
+
+use super::guard::guard_value;
+use super::handles::{from_handle, into_handle};
+use crate::Options;
+
+/// Settings for `toykv_open`. Create with `toykv_options_new`, free with
+/// `toykv_options_free`.
+pub struct toykv_options {
+    pub(crate) opts: Options,
+}
+
+/// A new options object holding every default. Never NULL unless out of memory.
+#[no_mangle]
+pub extern "C" fn toykv_options_new() -> *mut toykv_options {
+    guard_value(std::ptr::null_mut(), || {
+        into_handle(toykv_options {
+            opts: Options::default(),
+        })
+    })
+}
+
+/// Frees `opts`. NULL is a no-op. The options may be freed as soon as `toykv_open` returns.
+///
+/// # Safety
+/// `opts` is NULL or came from `toykv_options_new` and is not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_free(opts: *mut toykv_options) {
+    guard_value((), || {
+        // SAFETY: forwarded contract.
+        drop(unsafe { from_handle(opts) });
+    })
+}
+
+/// Applies `set` to the options behind `opts`; NULL is ignored (setters never fail).
+///
+/// # Safety
+/// `opts` is NULL or a live options object not used by another thread during the call.
+unsafe fn set(opts: *mut toykv_options, set: impl FnOnce(&mut Options)) {
+    // SAFETY: forwarded contract.
+    if let Some(o) = unsafe { opts.as_mut() } {
+        set(&mut o.opts);
+    }
+}
+
+/// Create the database when the directory holds none. Default true.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_create_if_missing(opts: *mut toykv_options, v: bool) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.create_if_missing = v) })
+}
+
+/// Fail `toykv_open` with `TOYKV_INVALID_ARGUMENT` when a database already exists. Default
+/// false.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_error_if_exists(opts: *mut toykv_options, v: bool) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.error_if_exists = v) })
+}
+
+/// fsync the WAL before each write returns (survives power loss). Default false: writes
+/// survive a process crash once `toykv_sync` has returned.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_sync_writes(opts: *mut toykv_options, v: bool) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.sync_writes = v) })
+}
+
+/// Memtable size that triggers a flush to an sstable: 1 to `TOYKV_MAX_MEMTABLE_BYTES`
+/// (values below 16 KiB are rounded up). Default 4 MiB. 0 makes `toykv_open` fail.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_memtable_bytes(opts: *mut toykv_options, v: usize) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.memtable_bytes = v) })
+}
+
+/// Target sstable data block size: 1 to `TOYKV_MAX_BLOCK_BYTES`. Default 4096. 0 makes
+/// `toykv_open` fail.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_block_bytes(opts: *mut toykv_options, v: usize) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.block_bytes = v) })
+}
+
+/// Bloom filter bits per key, 0 to `TOYKV_MAX_BLOOM_BITS_PER_KEY`; 0 builds no filter.
+/// Default 10 (about 1% false positives).
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_bloom_bits_per_key(opts: *mut toykv_options, v: u32) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.bloom_bits_per_key = v) })
+}
+
+/// Capacity of the block cache in bytes; 0 disables it. Default 8 MiB.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_block_cache_bytes(opts: *mut toykv_options, v: usize) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.block_cache_bytes = v) })
+}
