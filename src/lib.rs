@@ -6,7 +6,11 @@
 //! them all (`iterators`). The manifest (`version`) records which sstables are live.
 
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::unwrap_used, clippy::expect_used, clippy::undocumented_unsafe_blocks)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::undocumented_unsafe_blocks
+)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod batch;

@@ -209,3 +209,21 @@ fn sync_writes_option_round_trips() {
     let db = Db::open(dir.path(), opts).unwrap();
     assert_eq!(scan_all(&db).len(), 200);
 }
+
+#[test]
+fn a_flipped_byte_in_the_last_wal_record_is_corruption_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    for i in 0..10 {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    db.sync().unwrap();
+    crash_image(dir.path(), image.path());
+    let wal = files_with_suffix(image.path(), ".log").pop().unwrap();
+    let len = std::fs::metadata(&wal).unwrap().len();
+    // The last record is complete: a flip in it is damage to an acknowledged write.
+    flip_byte(&wal, len - 3);
+    let err = Db::open(image.path(), Options::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corruption, "{err}");
+}

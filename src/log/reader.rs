@@ -9,12 +9,14 @@
 //!
 //! - **Clean end**: the file ends exactly at a record boundary.
 //! - **Torn tail** (a crash mid-append): the file ends inside a header, or inside a payload
-//!   whose checksummed length runs past the end; or a record is bad and no valid record
-//!   follows it anywhere in the file (which covers a last record with a bad checksum and a
-//!   tail of zeros from preallocated, never-written space). The tail is dropped, reading ends
-//!   normally, and [`LogReader::dropped_tail`] says where it was.
-//! - **Corruption**: a bad record (either checksum fails, or a checksummed length above
-//!   [`MAX_RECORD_LEN`]) with a valid record somewhere after it. Reading fails with
+//!   whose checksummed length runs past the end; or a record is bad, no valid record follows
+//!   it, and the file ends in zeros that reach into that record (space the append never
+//!   got to write: preallocated blocks, or pages lost in a power cut). The tail is dropped,
+//!   reading ends normally, and [`LogReader::dropped_tail`] says where it was.
+//! - **Corruption**: any other bad record (either checksum fails, or a checksummed length
+//!   above [`MAX_RECORD_LEN`]): one with a valid record after it, and also a complete last
+//!   record whose bytes are all there but wrong (a flipped bit is not a torn write, and
+//!   dropping it would silently lose an acknowledged write). Reading fails with
 //!   [`Error::Corruption`] naming the file and the bad record's offset, and keeps failing.
 //!
 //! Deciding between the last two needs the rest of the file, so after a bad record the reader
@@ -145,7 +147,7 @@ impl<R: Read> LogReader<R> {
         let Some(header) = parse_header(self.buffered()) else {
             // The length cannot be trusted, so the record's end is unknown: any valid record
             // after its first byte makes this corruption.
-            return self.classify_bad_record(record_start, Vec::new(), 1, "header checksum");
+            return self.classify_bad_record(record_start, Vec::new(), 1, None, "header checksum");
         };
         let len = header.payload_len as usize;
         if len > MAX_RECORD_LEN {
@@ -172,6 +174,7 @@ impl<R: Read> LogReader<R> {
                 record_start,
                 prefix,
                 HEADER_LEN + len,
+                Some(HEADER_LEN + len),
                 "payload checksum",
             );
         }
@@ -181,31 +184,45 @@ impl<R: Read> LogReader<R> {
 
     /// Decides what a bad record at `record_start` is. `prefix` holds the bytes of it already
     /// consumed; the rest of the file is read after them. Valid records are looked for from
-    /// `scan_from` (relative to `record_start`).
+    /// `scan_from` (relative to `record_start`). `record_len` is the record's full length
+    /// when its header could be trusted.
     fn classify_bad_record(
         &mut self,
         record_start: u64,
         prefix: Vec<u8>,
         scan_from: usize,
+        record_len: Option<usize>,
         what: &str,
     ) -> Result<bool> {
         let rest = self.read_rest(prefix)?;
-        // Preallocated or never-written space reads as zeros: the common torn tail, and
-        // cheaper to recognise than to scan.
-        if rest.iter().all(|&b| b == 0) {
+        // The file's trailing zeros start here (relative to `record_start`).
+        let zeros_from = rest
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |last| last + 1);
+        // All zeros need no scan for a following record.
+        let next_valid = if zeros_from == 0 {
+            None
+        } else {
+            find_valid_record(&rest, scan_from)
+        };
+        // Never-written space reads as zeros. If they reach into this record and nothing
+        // valid follows, its append did not complete: a torn tail. (With an untrusted header,
+        // only the header itself may be non-zero.)
+        let unwritten = zeros_from < record_len.unwrap_or(HEADER_LEN + 1);
+        if unwritten && next_valid.is_none() {
             return self.drop_tail(record_start, &rest);
         }
-        match find_valid_record(&rest, scan_from) {
-            Some(pos) => Err(Error::corruption(
-                &self.path,
-                record_start,
-                format!(
-                    "{what} mismatch in a log record followed by a valid record at offset {}",
-                    record_start + pos as u64
-                ),
-            )),
-            None => self.drop_tail(record_start, &rest),
-        }
+        let reason = match next_valid {
+            Some(pos) => format!(
+                "{what} mismatch in a log record followed by a valid record at offset {}",
+                record_start + pos as u64
+            ),
+            None => format!(
+                "{what} mismatch in the last log record, which is complete (damaged, not torn)"
+            ),
+        };
+        Err(Error::corruption(&self.path, record_start, reason))
     }
 
     /// Consumes the rest of the file and records it as a torn tail starting at `start`.
