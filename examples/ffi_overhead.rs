@@ -45,9 +45,8 @@ fn main() {
     // C: toykv_get (copy into malloc'ed memory, freed with toykv_free) and toykv_get_into.
     let c_dir = CString::new(base.join("c").to_str().expect("utf-8 temp dir")).expect("path");
     let mut handle = ptr::null_mut();
-    let (mut get_ns, mut get_into_ns) = (0.0, 0.0);
     // SAFETY: valid pointers throughout; every allocation is freed and the handle closed.
-    unsafe {
+    let (get_ns, get_into_ns) = unsafe {
         assert_eq!(
             toykv_open(c_dir.as_ptr(), ptr::null(), &mut handle, ptr::null_mut()),
             0
@@ -64,7 +63,7 @@ fn main() {
             assert_eq!(rc, 0);
         }
         assert_eq!(toykv::ffi::toykv_flush(handle, ptr::null_mut()), 0);
-        let mut run_get = || {
+        let run_get = || {
             let start = Instant::now();
             for _ in 0..ROUNDS {
                 for k in &keys {
@@ -84,7 +83,7 @@ fn main() {
             start.elapsed().as_nanos() as f64 / (ROUNDS * KEYS) as f64
         };
         run_get();
-        get_ns = run_get();
+        let get_ns = run_get();
         let mut buf = [0u8; 256];
         let start = Instant::now();
         for _ in 0..ROUNDS {
@@ -103,9 +102,10 @@ fn main() {
                 black_box(&buf);
             }
         }
-        get_into_ns += start.elapsed().as_nanos() as f64 / (ROUNDS * KEYS) as f64;
+        let get_into_ns = start.elapsed().as_nanos() as f64 / (ROUNDS * KEYS) as f64;
         assert_eq!(toykv_close(handle, ptr::null_mut()), 0);
-    }
+        (get_ns, get_into_ns)
+    };
     let _ = std::fs::remove_dir_all(&base);
     println!("Db::get (Rust)         {rust_ns:8.1} ns/op");
     println!("toykv_get (C ABI)      {get_ns:8.1} ns/op  (+{:.1} ns: argument checks, panic guard, malloc copy + toykv_free)", get_ns - rust_ns);
