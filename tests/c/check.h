@@ -4,8 +4,9 @@
  * CHECK(cond) and CHECK_EQ(a, b) record a failure with file:line and the failing expression
  * and carry on, so one run reports every broken promise rather than the first. Each test is
  * a plain function run through RUN_TEST(fn), which prints its name; check_summary() prints
- * exactly one line "N passed, N failed" alone on a line and returns the process exit code
- * (non-zero on any failure, or when nothing was checked at all).
+ * the number of checks, then exactly one line "N passed, N failed" counting tests (a test
+ * passes when none of its checks failed; a program without RUN_TEST is one test), and
+ * returns the process exit code (non-zero on any failure, or when nothing was checked).
  *
  * The counters are guarded by a mutex, so CHECK may be used from several threads at once
  * (test_threads.c does). Everything here is static or static inline: include it from one
@@ -23,7 +24,9 @@ static struct {
     pthread_mutex_t lock;
     long passed;
     long failed;
-} check_state = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+    long tests_passed;
+    long tests_failed;
+} check_state = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
 
 /* Records one outcome; returns ok so callers can skip dependent steps on failure. */
 static inline int check_record(int ok, const char *file, int line, const char *what) {
@@ -58,14 +61,6 @@ static inline int check_record_eq(long long a, long long b, const char *file, in
 /* Records a failure with a free-form message (for failures found by a loop). */
 #define FAIL(msg) check_record(0, __FILE__, __LINE__, (msg))
 
-/* Runs one test function, announcing it so a failure's line can be placed in context. */
-#define RUN_TEST(fn)                 \
-    do {                             \
-        printf("-- %s\n", #fn);      \
-        fflush(stdout);              \
-        fn();                        \
-    } while (0)
-
 static inline long check_failures(void) {
     long failed;
     pthread_mutex_lock(&check_state.lock);
@@ -74,14 +69,45 @@ static inline long check_failures(void) {
     return failed;
 }
 
-/* Prints "N passed, N failed" alone on its line; returns the exit status for main. */
+/* Counts one finished test: failed when any check failed since `failures_before`. */
+static inline void check_test_done(long failures_before) {
+    int failed = check_failures() > failures_before;
+    pthread_mutex_lock(&check_state.lock);
+    if (failed) {
+        check_state.tests_failed++;
+    } else {
+        check_state.tests_passed++;
+    }
+    pthread_mutex_unlock(&check_state.lock);
+}
+
+/* Runs one test function, announcing it so a failure's line can be placed in context. */
+#define RUN_TEST(fn)                                 \
+    do {                                             \
+        long check_failures_before = check_failures(); \
+        printf("-- %s\n", #fn);                      \
+        fflush(stdout);                              \
+        fn();                                        \
+        check_test_done(check_failures_before);      \
+    } while (0)
+
+/* Prints the check count, then "N passed, N failed" (tests) alone on its line; returns the
+ * exit status for main. */
 static inline int check_summary(void) {
-    long passed, failed;
+    long passed, failed, tests_passed, tests_failed;
     pthread_mutex_lock(&check_state.lock);
     passed = check_state.passed;
     failed = check_state.failed;
+    tests_passed = check_state.tests_passed;
+    tests_failed = check_state.tests_failed;
     pthread_mutex_unlock(&check_state.lock);
-    printf("%ld passed, %ld failed\n", passed, failed);
+    if (tests_passed + tests_failed == 0) {
+        /* No RUN_TEST: the whole program is one test. */
+        tests_passed = failed == 0;
+        tests_failed = failed != 0;
+    }
+    printf("checks: %ld held, %ld failed\n", passed, failed);
+    printf("%ld passed, %ld failed\n", tests_passed, tests_failed);
     fflush(stdout);
     return (failed > 0 || passed == 0) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
