@@ -66,6 +66,14 @@ impl Options {
         Ok(())
     }
 
+    /// How sstables are built under these options.
+    pub(crate) fn table_options(&self) -> crate::sstable::TableOptions {
+        crate::sstable::TableOptions {
+            block_bytes: self.block_bytes,
+            bloom_bits_per_key: self.bloom_bits_per_key,
+        }
+    }
+
     /// The flush threshold actually used (tiny values are rounded up).
     pub(crate) fn effective_memtable_bytes(&self) -> usize {
         self.memtable_bytes.max(MIN_EFFECTIVE_MEMTABLE_BYTES)

@@ -13,9 +13,9 @@ use crate::db::DbInner;
 use crate::filename::table_path;
 use crate::iterators::merge::MergeIterator;
 use crate::iterators::InternalIterator;
-use crate::sstable::{Table, TableBuilder, TableOptions};
+use crate::sstable::TableBuilder;
 use crate::types::{SeqNum, ValueKind};
-use crate::version::{inconsistent, FileMeta, TableFile, VersionEdit};
+use crate::version::{inconsistent, TableFile, VersionEdit};
 use crate::Result;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -175,11 +175,8 @@ impl OutputWriter<'_> {
             None => {
                 let number = self.db.new_file_number();
                 let path = table_path(&self.db.dir, number);
-                let options = TableOptions {
-                    block_bytes: self.db.opts.block_bytes,
-                    bloom_bits_per_key: self.db.opts.bloom_bits_per_key,
-                };
                 self.written.push(number);
+                let options = self.db.opts.table_options();
                 let builder = TableBuilder::new(self.db.fs.create(&path)?, path, options);
                 &mut self.current.insert((number, builder)).1
             }
@@ -191,33 +188,12 @@ impl OutputWriter<'_> {
         let Some((number, builder)) = self.current.take() else {
             return Ok(());
         };
-        let path = table_path(&self.db.dir, number);
-        let summary = builder.finish()?;
-        self.db.fs.sync_dir(&self.db.dir)?;
-        let table = Table::open(
-            self.db.fs.open_random(&path)?,
-            path.clone(),
-            number,
-            self.db.cache.clone(),
-        )?;
-        self.db
-            .stats
+        let db = self.db;
+        let file = TableFile::finish_and_open(builder, &db.fs, &db.dir, number, db.cache.clone())?;
+        db.stats
             .compaction_bytes_written
-            .fetch_add(summary.file_size, Ordering::Relaxed);
-        let meta = FileMeta {
-            number,
-            size: summary.file_size,
-            smallest: summary.smallest,
-            largest: summary.largest,
-            min_seq: summary.min_seq,
-            max_seq: summary.max_seq,
-        };
-        self.outputs.push(Arc::new(TableFile::new(
-            meta,
-            Arc::new(table),
-            Arc::clone(&self.db.fs),
-            path,
-        )));
+            .fetch_add(file.meta.size, Ordering::Relaxed);
+        self.outputs.push(file);
         Ok(())
     }
 

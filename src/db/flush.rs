@@ -11,8 +11,8 @@ use crate::env::FileSystem;
 use crate::filename::{table_path, wal_path};
 use crate::memtable::MemTable;
 use crate::options::Options;
-use crate::sstable::{Table, TableBuilder, TableOptions};
-use crate::version::{FileMeta, TableFile, VersionEdit};
+use crate::sstable::TableBuilder;
+use crate::version::{TableFile, VersionEdit};
 use crate::Result;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -128,29 +128,9 @@ pub(crate) fn write_table(
 ) -> Result<Arc<TableFile>> {
     let path = table_path(dir, number);
     let built = (|| {
-        let options = TableOptions {
-            block_bytes: opts.block_bytes,
-            bloom_bits_per_key: opts.bloom_bits_per_key,
-        };
-        let mut builder = TableBuilder::new(fs.create(&path)?, path.clone(), options);
+        let mut builder = TableBuilder::new(fs.create(&path)?, path.clone(), opts.table_options());
         mem.for_each(|key, seq, kind, value| builder.add(key, seq, kind, value))?;
-        let summary = builder.finish()?;
-        fs.sync_dir(dir)?;
-        let table = Table::open(fs.open_random(&path)?, path.clone(), number, cache.cloned())?;
-        let meta = FileMeta {
-            number,
-            size: summary.file_size,
-            smallest: summary.smallest,
-            largest: summary.largest,
-            min_seq: summary.min_seq,
-            max_seq: summary.max_seq,
-        };
-        Ok(Arc::new(TableFile::new(
-            meta,
-            Arc::new(table),
-            Arc::clone(fs),
-            path.clone(),
-        )))
+        TableFile::finish_and_open(builder, fs, dir, number, cache.cloned())
     })();
     if built.is_err() {
         let _ = fs.remove(&path);

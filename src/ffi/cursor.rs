@@ -1,7 +1,7 @@
 //! `toykv_cursor`: range scans over a snapshot taken when the cursor opened.
 
 use super::database::toykv_db;
-use super::guard::{guard_status, guard_value};
+use super::guard::{guard_status, guard_value, Failure};
 use super::handles::{bound, bytes, from_handle, handle, handle_mut, into_handle, out};
 use super::status::toykv_status;
 use super::TOYKV_MAX_KEY_LEN;
@@ -39,18 +39,41 @@ pub unsafe extern "C" fn toykv_cursor_open(
 ) -> c_int {
     guard_status(err, || {
         // SAFETY: forwarded contract.
-        let (h, start, end, cursor_out) = unsafe {
-            (
-                handle(db, "db")?,
-                bound(start, start_len, "start")?,
-                bound(end, end_len, "end")?,
-                out(cursor_out, "cursor_out")?,
+        let h = unsafe { handle(db, "db")? };
+        // SAFETY: forwarded contract.
+        unsafe {
+            open_with(
+                |start, end| h.db.scan_bounds(start, end),
+                (start, start_len),
+                (end, end_len),
+                cursor_out,
             )
-        };
-        let cursor = h.db.scan_bounds(start, end)?;
-        *cursor_out = into_handle(toykv_cursor { cursor });
-        Ok(toykv_status::TOYKV_OK)
+        }
     })
+}
+
+/// The body of `toykv_cursor_open` and `toykv_snapshot_cursor_open`: checks the bounds and
+/// the out-parameter, opens with `scan`, and hands the cursor out.
+///
+/// # Safety
+/// Non-NULL bounds are valid for their lengths; `cursor_out` is NULL or writable.
+pub(crate) unsafe fn open_with(
+    scan: impl FnOnce(Option<&[u8]>, Option<&[u8]>) -> crate::Result<Cursor>,
+    (start, start_len): (*const c_void, usize),
+    (end, end_len): (*const c_void, usize),
+    cursor_out: *mut *mut toykv_cursor,
+) -> Result<toykv_status, Failure> {
+    // SAFETY: forwarded contract.
+    let (start, end, cursor_out) = unsafe {
+        (
+            bound(start, start_len, "start")?,
+            bound(end, end_len, "end")?,
+            out(cursor_out, "cursor_out")?,
+        )
+    };
+    let cursor = scan(start, end)?;
+    *cursor_out = into_handle(toykv_cursor { cursor });
+    Ok(toykv_status::TOYKV_OK)
 }
 
 /// Moves to the next live entry. `TOYKV_OK`: `*key`/`*key_len` and `*value`/`*value_len`

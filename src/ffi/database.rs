@@ -157,31 +157,36 @@ pub unsafe extern "C" fn toykv_get(
 ) -> c_int {
     guard_status(err, || {
         // SAFETY: forwarded contract.
-        let (h, key, value_out, value_len_out) = unsafe {
-            (
-                handle(db, "db")?,
-                bytes(key, key_len, "key", TOYKV_MAX_KEY_LEN)?,
-                out(value_out, "value_out")?,
-                out(value_len_out, "value_len_out")?,
-            )
-        };
-        match h.db.get(key)? {
-            Some(value) => {
-                hand_out(&value, value_out, value_len_out)?;
-                Ok(toykv_status::TOYKV_OK)
-            }
-            None => Ok(toykv_status::TOYKV_NOT_FOUND),
-        }
+        let h = unsafe { handle(db, "db")? };
+        // SAFETY: forwarded contract.
+        unsafe { get_with(|key| h.db.get(key), key, key_len, value_out, value_len_out) }
     })
 }
 
-/// Copies `value` into `malloc`ed memory for the caller.
-pub(crate) fn hand_out(
-    value: &[u8],
-    value_out: &mut *mut c_void,
-    value_len_out: &mut usize,
-) -> Result<(), Failure> {
-    let copy = malloc_copy(value, 0);
+/// The body of `toykv_get` and `toykv_snapshot_get`: checks the arguments, reads with
+/// `read`, and hands a found value out in `malloc`ed memory.
+///
+/// # Safety
+/// A non-NULL `key` is valid for `key_len` bytes; the out-pointers are NULL or writable.
+pub(crate) unsafe fn get_with(
+    read: impl FnOnce(&[u8]) -> crate::Result<Option<Vec<u8>>>,
+    key: *const c_void,
+    key_len: usize,
+    value_out: *mut *mut c_void,
+    value_len_out: *mut usize,
+) -> Result<toykv_status, Failure> {
+    // SAFETY: forwarded contract.
+    let (key, value_out, value_len_out) = unsafe {
+        (
+            bytes(key, key_len, "key", TOYKV_MAX_KEY_LEN)?,
+            out(value_out, "value_out")?,
+            out(value_len_out, "value_len_out")?,
+        )
+    };
+    let Some(value) = read(key)? else {
+        return Ok(toykv_status::TOYKV_NOT_FOUND);
+    };
+    let copy = malloc_copy(&value, 0);
     if copy.is_null() {
         return Err(Failure {
             status: toykv_status::TOYKV_INTERNAL,
@@ -190,7 +195,7 @@ pub(crate) fn hand_out(
     }
     *value_out = copy;
     *value_len_out = value.len();
-    Ok(())
+    Ok(toykv_status::TOYKV_OK)
 }
 
 /// Reads `key` into the caller's buffer. On `TOYKV_OK` the value is in `buf` and its length

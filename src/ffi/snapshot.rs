@@ -1,11 +1,11 @@
 //! `toykv_snapshot`: a read-only view of the database at one moment.
 
+use super::cursor::open_with;
 use super::cursor::toykv_cursor;
-use super::database::{hand_out, toykv_db};
+use super::database::{get_with, toykv_db};
 use super::guard::{guard_status, guard_value};
-use super::handles::{bound, bytes, from_handle, handle, into_handle, out};
+use super::handles::{from_handle, handle, into_handle, out};
 use super::status::toykv_status;
-use super::TOYKV_MAX_KEY_LEN;
 use crate::Snapshot;
 use std::ffi::{c_char, c_int, c_void};
 
@@ -65,20 +65,16 @@ pub unsafe extern "C" fn toykv_snapshot_get(
 ) -> c_int {
     guard_status(err, || {
         // SAFETY: forwarded contract.
-        let (s, key, value_out, value_len_out) = unsafe {
-            (
-                handle(snap, "snapshot")?,
-                bytes(key, key_len, "key", TOYKV_MAX_KEY_LEN)?,
-                out(value_out, "value_out")?,
-                out(value_len_out, "value_len_out")?,
+        let s = unsafe { handle(snap, "snapshot")? };
+        // SAFETY: forwarded contract.
+        unsafe {
+            get_with(
+                |key| s.snap.get(key),
+                key,
+                key_len,
+                value_out,
+                value_len_out,
             )
-        };
-        match s.snap.get(key)? {
-            Some(value) => {
-                hand_out(&value, value_out, value_len_out)?;
-                Ok(toykv_status::TOYKV_OK)
-            }
-            None => Ok(toykv_status::TOYKV_NOT_FOUND),
         }
     })
 }
@@ -101,16 +97,15 @@ pub unsafe extern "C" fn toykv_snapshot_cursor_open(
 ) -> c_int {
     guard_status(err, || {
         // SAFETY: forwarded contract.
-        let (s, start, end, cursor_out) = unsafe {
-            (
-                handle(snap, "snapshot")?,
-                bound(start, start_len, "start")?,
-                bound(end, end_len, "end")?,
-                out(cursor_out, "cursor_out")?,
+        let s = unsafe { handle(snap, "snapshot")? };
+        // SAFETY: forwarded contract.
+        unsafe {
+            open_with(
+                |start, end| s.snap.scan_bounds(start, end),
+                (start, start_len),
+                (end, end_len),
+                cursor_out,
             )
-        };
-        let cursor = s.snap.scan_bounds(start, end)?;
-        *cursor_out = into_handle(toykv_cursor { cursor });
-        Ok(toykv_status::TOYKV_OK)
+        }
     })
 }

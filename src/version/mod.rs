@@ -14,12 +14,14 @@ pub(crate) mod manifest;
 
 pub(crate) use edit::{FileMeta, VersionEdit};
 
+use crate::cache::BlockCache;
 use crate::env::FileSystem;
+use crate::filename::table_path;
 use crate::iterators::InternalIterator;
-use crate::sstable::Table;
+use crate::sstable::{Table, TableBuilder};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -51,6 +53,36 @@ impl TableFile {
             fs,
             path,
         }
+    }
+
+    /// Finishes `builder` (which fsyncs the table), fsyncs `dir` so that the new name is
+    /// durable too, and opens the result: what flush and compaction do before a manifest
+    /// edit may name the file.
+    pub(crate) fn finish_and_open(
+        builder: TableBuilder,
+        fs: &Arc<dyn FileSystem>,
+        dir: &Path,
+        number: u64,
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<Arc<TableFile>> {
+        let path = table_path(dir, number);
+        let summary = builder.finish()?;
+        fs.sync_dir(dir)?;
+        let table = Table::open(fs.open_random(&path)?, path.clone(), number, cache)?;
+        let meta = FileMeta {
+            number,
+            size: summary.file_size,
+            smallest: summary.smallest,
+            largest: summary.largest,
+            min_seq: summary.min_seq,
+            max_seq: summary.max_seq,
+        };
+        Ok(Arc::new(TableFile::new(
+            meta,
+            Arc::new(table),
+            Arc::clone(fs),
+            path,
+        )))
     }
 
     /// REQUIRES: the edit removing this file is durable in the manifest.
