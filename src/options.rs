@@ -33,6 +33,20 @@ pub struct Options {
     pub bloom_bits_per_key: u32,
     /// Capacity of the shared block cache; 0 disables it. Default 8 MiB.
     pub block_cache_bytes: usize,
+    /// L0 files that trigger a compaction into L1. Default 4.
+    pub l0_compaction_trigger: usize,
+    /// L0 files at which each write is delayed by about a millisecond. Default 8.
+    pub l0_slowdown_trigger: usize,
+    /// L0 files at which writes wait for compaction. Default 12.
+    pub l0_stop_trigger: usize,
+    /// Target size of level 1; each deeper level is `level_size_ratio` times larger.
+    /// Default 10 MiB.
+    pub level1_bytes: u64,
+    /// Growth factor between levels. Default 10.
+    pub level_size_ratio: u64,
+    /// Compaction output files are cut at the first key boundary past this size.
+    /// Default 2 MiB.
+    pub target_file_bytes: u64,
     /// The file system the database lives on. Default: the real one.
     pub fs: Arc<dyn FileSystem>,
 }
@@ -47,6 +61,12 @@ impl Default for Options {
             block_bytes: 4096,
             bloom_bits_per_key: 10,
             block_cache_bytes: 8 << 20,
+            l0_compaction_trigger: 4,
+            l0_slowdown_trigger: 8,
+            l0_stop_trigger: 12,
+            level1_bytes: 10 << 20,
+            level_size_ratio: 10,
+            target_file_bytes: 2 << 20,
             fs: Arc::new(PosixFs),
         }
     }
@@ -57,6 +77,28 @@ impl Options {
     pub fn validate(&self) -> Result<()> {
         check_range("memtable_bytes", self.memtable_bytes, MAX_MEMTABLE_BYTES)?;
         check_range("block_bytes", self.block_bytes, MAX_BLOCK_BYTES)?;
+        let l0 = (
+            self.l0_compaction_trigger,
+            self.l0_slowdown_trigger,
+            self.l0_stop_trigger,
+        );
+        if l0.0 == 0 || l0.0 > l0.1 || l0.1 > l0.2 {
+            return Err(Error::invalid(format!(
+                "need 0 < l0_compaction_trigger <= l0_slowdown_trigger <= l0_stop_trigger, got {} {} {}",
+                l0.0, l0.1, l0.2
+            )));
+        }
+        if self.level1_bytes == 0 || self.target_file_bytes == 0 {
+            return Err(Error::invalid(
+                "level1_bytes and target_file_bytes must be at least 1",
+            ));
+        }
+        if self.level_size_ratio < 2 {
+            return Err(Error::invalid(format!(
+                "level_size_ratio must be at least 2, got {}",
+                self.level_size_ratio
+            )));
+        }
         if self.bloom_bits_per_key > MAX_BLOOM_BITS_PER_KEY {
             return Err(Error::invalid(format!(
                 "bloom_bits_per_key must be at most {MAX_BLOOM_BITS_PER_KEY}, got {}",
