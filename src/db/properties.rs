@@ -98,6 +98,13 @@ fn stats(db: &DbInner) -> String {
             (flushed + compacted) as f64 / user as f64
         );
     }
+    let _ = writeln!(
+        out,
+        "write stalls: {} delayed writes, {} stops, longest {:.1} ms",
+        db.stats.delayed_writes.load(Ordering::Relaxed),
+        db.stats.write_stops.load(Ordering::Relaxed),
+        db.stats.longest_stall_micros.load(Ordering::Relaxed) as f64 / 1000.0
+    );
     let _ = writeln!(out, "block cache: {hits} hits, {misses} misses");
     let _ = writeln!(
         out,
