@@ -107,6 +107,9 @@ pub(crate) struct BgState {
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub user_bytes_written: AtomicU64,
+    /// Writes (batches) committed, and the groups they were committed in.
+    pub writes: AtomicU64,
+    pub write_groups: AtomicU64,
     pub flushes: AtomicU64,
     pub flush_bytes_written: AtomicU64,
     pub compactions: AtomicU64,

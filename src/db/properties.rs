@@ -82,6 +82,12 @@ fn stats(db: &DbInner) -> String {
     let _ = writeln!(out, "user bytes written: {user}");
     let _ = writeln!(
         out,
+        "group commit: {} writes in {} WAL appends",
+        db.stats.writes.load(Ordering::Relaxed),
+        db.stats.write_groups.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
         "flushes: {}, bytes written by flush: {flushed}",
         db.stats.flushes.load(Ordering::Relaxed)
     );

@@ -158,6 +158,10 @@ impl DbInner {
         self.stats
             .user_bytes_written
             .fetch_add(user_bytes, Ordering::Relaxed);
+        self.stats
+            .writes
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
+        self.stats.write_groups.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -257,6 +261,50 @@ impl DbInner {
                 return Ok(());
             }
             self.bg_cv.wait(&mut bg);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Db, Options};
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn writers_queued_behind_a_busy_leader_commit_as_one_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+        let inner = Arc::clone(&db.inner);
+        // Hold the WAL: the first leader blocks inside its commit, alone in its group.
+        let writer = inner.writer.lock();
+        let threads: Vec<_> = (0..8u8)
+            .map(|i| {
+                let db = Arc::clone(&db);
+                std::thread::spawn(move || db.put(&[i], &[i]).unwrap())
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while inner.write_queue.writers.lock().len() < 8 {
+            assert!(Instant::now() < deadline, "writers never queued");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(writer);
+        for t in threads {
+            t.join().unwrap();
+        }
+        // The blocked leader's group, then one group for the seven queued behind it.
+        assert_eq!(inner.stats.writes.load(Ordering::Relaxed), 8);
+        assert_eq!(inner.stats.write_groups.load(Ordering::Relaxed), 2);
+        for i in 0..8u8 {
+            assert_eq!(db.get(&[i]).unwrap(), Some(vec![i]));
+        }
+        // And all eight survive a reopen: the group's records are in the WAL.
+        drop(db);
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        for i in 0..8u8 {
+            assert_eq!(db.get(&[i]).unwrap(), Some(vec![i]));
         }
     }
 }
