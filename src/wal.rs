@@ -73,19 +73,37 @@ impl Wal {
     /// `InvalidArgument` when `first_seq` is 0 or the batch's sequence numbers would pass
     /// `MAX_SEQ` (nothing is written). `Io` from the file, after which the WAL is failed:
     /// later calls return `Poisoned`.
+    #[cfg_attr(not(test), allow(dead_code))] // The database appends groups; tests use this.
     pub(crate) fn append(&mut self, batch: &WriteBatch, first_seq: SeqNum) -> Result<()> {
-        if batch.is_empty() {
+        self.append_group(&[(batch, first_seq)])
+    }
+
+    /// Appends several batches with one write, batch `i` getting sequence numbers from
+    /// `first_seqs[i]`: group commit's path. Empty batches are skipped.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Wal::append`]; nothing is written when any batch is refused.
+    pub(crate) fn append_group(&mut self, group: &[(&WriteBatch, SeqNum)]) -> Result<()> {
+        let group: Vec<&(&WriteBatch, SeqNum)> =
+            group.iter().filter(|(b, _)| !b.is_empty()).collect();
+        if group.is_empty() {
             return Ok(());
         }
-        let last_seq = first_seq.checked_add(batch.len() as u64 - 1);
-        if first_seq == 0 || last_seq.is_none_or(|last| last > MAX_SEQ) {
-            return Err(Error::invalid(format!(
-                "sequence numbers from {first_seq} for {} operations are out of range",
-                batch.len()
-            )));
+        for (batch, first_seq) in &group {
+            let last_seq = first_seq.checked_add(batch.len() as u64 - 1);
+            if *first_seq == 0 || last_seq.is_none_or(|last| last > MAX_SEQ) {
+                return Err(Error::invalid(format!(
+                    "sequence numbers from {first_seq} for {} operations are out of range",
+                    batch.len()
+                )));
+            }
         }
-        self.log
-            .add_record_with(|out| batch.encode_record(first_seq, out))
+        self.log.add_records_with(group.len(), |i, out| {
+            if let Some((batch, first_seq)) = group.get(i) {
+                batch.encode_record(*first_seq, out);
+            }
+        })
     }
 
     /// Makes every appended batch durable (fdatasync).

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use toykv::{Db, Options};
+use toykv::Db;
 
 fn dir_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
@@ -22,7 +22,7 @@ fn level_files(db: &Db, level: usize) -> usize {
 #[test]
 fn compaction_drops_overwritten_and_deleted_data_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), small_options()).unwrap();
+    let db = Db::open(dir.path(), manual_compaction_options()).unwrap();
     let n = 20_000;
     for round in 0..3 {
         for i in 0..n {
@@ -37,7 +37,12 @@ fn compaction_drops_overwritten_and_deleted_data_and_keeps_the_rest() {
     assert!(level_files(&db, 0) > 3);
     db.compact().unwrap();
     assert_eq!(level_files(&db, 0), 0);
-    assert!(level_files(&db, 1) >= 1);
+    let sstables = db.property("toykv.sstables").unwrap();
+    let levels: std::collections::BTreeSet<&str> = sstables
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(levels.len(), 1, "one sorted run: {sstables}");
     let after = dir_bytes(dir.path());
     assert!(after * 3 < before, "{after} bytes after vs {before} before");
     let check = |db: &Db| {
@@ -49,7 +54,7 @@ fn compaction_drops_overwritten_and_deleted_data_and_keeps_the_rest() {
     };
     check(&db);
     drop(db);
-    let db = Db::open(dir.path(), small_options()).unwrap();
+    let db = Db::open(dir.path(), manual_compaction_options()).unwrap();
     check(&db);
     assert!(db
         .property("toykv.sstables")
@@ -61,7 +66,7 @@ fn compaction_drops_overwritten_and_deleted_data_and_keeps_the_rest() {
 #[test]
 fn deleting_everything_and_compacting_leaves_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), small_options()).unwrap();
+    let db = Db::open(dir.path(), manual_compaction_options()).unwrap();
     for i in 0..20_000 {
         db.put(&key(i), &value(i, 0)).unwrap();
     }
@@ -81,7 +86,7 @@ fn deleting_everything_and_compacting_leaves_an_empty_database() {
 #[test]
 fn snapshots_and_cursors_keep_what_they_see_through_a_compaction() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), small_options()).unwrap();
+    let db = Db::open(dir.path(), manual_compaction_options()).unwrap();
     for i in 0..5000 {
         db.put(&key(i), &value(i, 0)).unwrap();
     }
@@ -118,7 +123,7 @@ fn snapshots_and_cursors_keep_what_they_see_through_a_compaction() {
 #[test]
 fn replaced_sstables_are_deleted_once_no_reader_holds_them() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), Options { ..small_options() }).unwrap();
+    let db = Db::open(dir.path(), manual_compaction_options()).unwrap();
     for i in 0..5000 {
         db.put(&key(i), &value(i, 0)).unwrap();
     }

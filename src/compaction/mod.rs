@@ -1,13 +1,15 @@
 //! Compaction: rewriting sstables to drop what no reader can see and to keep reads cheap.
 //!
-//! Split in two, as the rest of the engine expects: a *task* names input files and an
-//! output level; [`execute`] merges the inputs, drops shadowed versions and tombstones no
-//! snapshot can see, writes the output files and installs the result with one manifest
-//! edit. Only full compaction ([`compact_all`]) picks tasks today; the leveled policy that
-//! picks them in the background builds on the same executor.
+//! Split in two: the policy ([`policy::pick`], pure) names input files and an output level;
+//! [`execute`] merges the inputs, drops shadowed versions and tombstones no snapshot can see,
+//! writes the output files and installs the result with one manifest edit (the manifest logs
+//! file changes, never tasks). The background compaction thread runs [`run_background`] in a
+//! loop; `toykv_compact` runs [`compact_all`] on the caller's thread.
 //!
-//! Runs on the calling thread while holding `DbInner::compaction`, so one compaction runs at
-//! a time; flushes go on meanwhile and only ever add newer L0 files.
+//! Whoever executes holds `DbInner::compaction`, so one compaction runs at a time; flushes go
+//! on meanwhile and only ever add newer L0 files, which no task's inputs include.
+
+pub(crate) mod policy;
 
 use crate::db::DbInner;
 use crate::filename::table_path;
@@ -15,13 +17,10 @@ use crate::iterators::merge::MergeIterator;
 use crate::iterators::InternalIterator;
 use crate::sstable::TableBuilder;
 use crate::types::{SeqNum, ValueKind};
-use crate::version::{inconsistent, TableFile, VersionEdit};
+use crate::version::{inconsistent, TableFile, VersionEdit, NUM_LEVELS};
 use crate::Result;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-/// Output files are cut at the first key boundary past this size.
-const TARGET_FILE_BYTES: u64 = 2 << 20;
 
 /// Files to merge and where the result goes.
 pub(crate) struct Task {
@@ -30,9 +29,36 @@ pub(crate) struct Task {
     /// No data older than the inputs exists below the output level, so tombstones that no
     /// snapshot needs can be dropped.
     pub bottommost: bool,
+    /// One input file with nothing to merge with: move it down instead of rewriting it.
+    pub trivial_move: bool,
 }
 
-/// Flushes the memtables, then merges every sstable into one sorted run at level 1.
+/// One round of background compaction: picks a task (if any level needs one) and runs it.
+/// Returns whether there was work.
+pub(crate) fn run_background(db: &DbInner) -> Result<bool> {
+    let _one_at_a_time = db.compaction.lock();
+    let version = db.current().version.clone();
+    let task = {
+        let mut pointers = db.compact_pointers.lock();
+        let Some(task) = policy::pick(&version, &db.opts, &pointers) else {
+            return Ok(false);
+        };
+        // The next compaction of this level starts after this file.
+        if let Some((level, first)) = task.inputs.first() {
+            if let Some(pointer) = pointers.get_mut(*level) {
+                pointer.clone_from(&first.meta.largest);
+            }
+        }
+        task
+    };
+    execute(db, task)?;
+    db.stats.compactions.fetch_add(1, Ordering::Relaxed);
+    Ok(true)
+}
+
+/// Flushes the memtables, then merges every sstable into one sorted run, placed at the
+/// first level whose target size holds it (so the background policy need not push it down
+/// again at once).
 pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
     db.flush_and_wait()?;
     let _one_at_a_time = db.compaction.lock();
@@ -44,12 +70,17 @@ pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
     if inputs.is_empty() {
         return Ok(());
     }
+    let total: u64 = inputs.iter().map(|(_, f)| f.meta.size).sum();
+    let output_level = (1..NUM_LEVELS - 1)
+        .find(|&level| policy::level_target_bytes(&db.opts, level) >= total)
+        .unwrap_or(NUM_LEVELS - 1);
     execute(
         db,
         Task {
             inputs,
-            output_level: 1,
+            output_level,
             bottommost: true,
+            trivial_move: false,
         },
     )
 }
@@ -61,7 +92,11 @@ pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
 /// removed and nothing changes); a failed manifest write also makes the database refuse
 /// writes until reopened.
 pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
-    let outputs = write_outputs(db, &task)?;
+    let outputs = if task.trivial_move {
+        task.inputs.iter().map(|(_, f)| Arc::clone(f)).collect()
+    } else {
+        write_outputs(db, &task)?
+    };
 
     let mut versions = db.versions.lock();
     let edit = VersionEdit {
@@ -89,9 +124,12 @@ pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
             .map_err(|reason| inconsistent(&manifest_path, reason))
     })?;
     drop(versions);
-    // The edit is durable: each input is deleted once no reader holds it.
-    for (_, file) in &task.inputs {
-        file.mark_obsolete();
+    // The edit is durable: each input is deleted once no reader holds it (a moved file
+    // lives on at its new level).
+    if !task.trivial_move {
+        for (_, file) in &task.inputs {
+            file.mark_obsolete();
+        }
     }
     Ok(())
 }
@@ -127,7 +165,13 @@ fn merge_into(db: &DbInner, task: &Task, writer: &mut OutputWriter<'_>) -> Resul
     let mut current_key: Option<Vec<u8>> = None;
     // Sequence number of the previous (newer) version of the current key, if any.
     let mut newer_seq: Option<SeqNum> = None;
+    let mut steps: u32 = 0;
     while merged.valid() {
+        // Closing the database abandons a long compaction rather than waiting for it.
+        steps = steps.wrapping_add(1);
+        if steps % 4096 == 0 {
+            db.check_open()?;
+        }
         let (key, seq, kind) = (merged.key(), merged.seq(), merged.kind());
         let new_key = current_key.as_deref() != Some(key);
         if new_key {
@@ -166,7 +210,8 @@ impl OutputWriter<'_> {
         kind: ValueKind,
         value: &[u8],
     ) -> Result<()> {
-        let full = matches!(&self.current, Some((_, b)) if b.estimated_size() >= TARGET_FILE_BYTES);
+        let target = self.db.opts.target_file_bytes;
+        let full = matches!(&self.current, Some((_, b)) if b.estimated_size() >= target);
         if new_key && full {
             self.finish_current()?;
         }

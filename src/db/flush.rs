@@ -7,41 +7,58 @@
 
 use super::{DbInner, SuperVersion};
 use crate::cache::BlockCache;
+use crate::compaction::{self, policy};
 use crate::env::FileSystem;
 use crate::filename::{table_path, wal_path};
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::sstable::TableBuilder;
 use crate::version::{TableFile, VersionEdit};
-use crate::Result;
+use crate::{Error, Result};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 impl DbInner {
-    /// The background thread: flushes frozen memtables until shutdown.
-    pub(crate) fn background_loop(self: Arc<Self>) {
-        loop {
-            {
-                let mut bg = self.bg.lock();
-                loop {
-                    if bg.shutting_down {
-                        return;
-                    }
-                    let has_work = !self.current().frozen.is_empty();
-                    if has_work && !self.failed.load(Ordering::Acquire) {
-                        break;
-                    }
-                    self.bg_cv.wait(&mut bg);
-                }
-                bg.busy = true;
-            }
+    /// The flush thread: flushes frozen memtables, oldest first, until shutdown.
+    pub(crate) fn flush_loop(self: Arc<Self>) {
+        while self.wait_for_work(|db| !db.current().frozen.is_empty()) {
             if let Err(e) = self.flush_oldest() {
                 // Kept and returned to the next write; reads go on from what is installed.
                 self.fail(e);
             }
-            self.bg.lock().busy = false;
             self.wake_all();
+        }
+    }
+
+    /// The compaction thread: runs the leveled policy's tasks until shutdown.
+    pub(crate) fn compaction_loop(self: Arc<Self>) {
+        let needed =
+            |db: &DbInner| policy::most_urgent_level(&db.current().version, &db.opts).is_some();
+        while self.wait_for_work(needed) {
+            match compaction::run_background(&self) {
+                Ok(_) | Err(Error::Closed) => {}
+                // Kept and returned to the next write; reads go on from what is installed.
+                Err(e) => {
+                    self.fail(e);
+                }
+            }
+            self.wake_all();
+        }
+    }
+
+    /// Waits until `has_work` holds (and the database has not failed): true, or until
+    /// shutdown: false.
+    fn wait_for_work(&self, has_work: impl Fn(&DbInner) -> bool) -> bool {
+        let mut bg = self.bg.lock();
+        loop {
+            if bg.shutting_down {
+                return false;
+            }
+            if !self.failed.load(Ordering::Acquire) && has_work(self) {
+                return true;
+            }
+            self.bg_cv.wait(&mut bg);
         }
     }
 

@@ -101,21 +101,42 @@ pub(crate) struct VersionState {
 #[derive(Debug, Default)]
 pub(crate) struct BgState {
     pub shutting_down: bool,
-    /// A flush or compaction is running right now.
-    pub busy: bool,
 }
 
 /// Running totals for `toykv.stats`.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub user_bytes_written: AtomicU64,
+    /// Writes (batches) committed, and the groups they were committed in.
+    pub writes: AtomicU64,
+    pub write_groups: AtomicU64,
     pub flushes: AtomicU64,
     pub flush_bytes_written: AtomicU64,
     pub compactions: AtomicU64,
     pub compaction_bytes_written: AtomicU64,
+    /// Writes delayed because L0 reached the slowdown trigger.
+    pub delayed_writes: AtomicU64,
+    /// Times writers waited for a flush or for L0 to drain.
+    pub write_stops: AtomicU64,
+    /// The longest single delay or wait, in microseconds.
+    pub longest_stall_micros: AtomicU64,
     /// WAL records replayed by the last open, and torn-tail bytes it dropped.
     pub recovered_records: AtomicU64,
     pub recovered_bytes_dropped: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn record_stall(&self, waited: std::time::Duration, stopped: bool) {
+        let counter = if stopped {
+            &self.write_stops
+        } else {
+            &self.delayed_writes
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.longest_stall_micros
+            .fetch_max(micros, Ordering::Relaxed);
+    }
 }
 
 /// The shared state of one open database.
@@ -127,15 +148,18 @@ pub(crate) struct DbInner {
     lock: Mutex<Option<Box<dyn FileLock>>>,
     current: RwLock<Arc<SuperVersion>>,
     pub(crate) writer: Mutex<WriterState>,
+    write_queue: write::WriteQueue,
     pub(crate) versions: Mutex<VersionState>,
     /// Held for the whole of a compaction: one runs at a time.
     pub(crate) compaction: Mutex<()>,
+    /// Where each level's round-robin compaction left off.
+    pub(crate) compact_pointers: Mutex<crate::compaction::policy::CompactPointers>,
     /// Highest sequence number whose write is fully applied: the default read snapshot.
     visible_seq: AtomicU64,
     next_file_number: AtomicU64,
     bg: Mutex<BgState>,
     bg_cv: Condvar,
-    bg_thread: Mutex<Option<JoinHandle<()>>>,
+    bg_threads: Mutex<Vec<JoinHandle<()>>>,
     /// Set by a failure that may have lost data; writes then fail until reopen.
     failed: AtomicBool,
     failure: Mutex<Option<Error>>,
@@ -152,6 +176,24 @@ impl std::fmt::Debug for DbInner {
 }
 
 impl DbInner {
+    /// Starts the flush and compaction threads.
+    pub(crate) fn start_background_threads(self: &Arc<Self>) -> Result<()> {
+        type Job = fn(Arc<DbInner>);
+        let jobs: [(&str, Job); 2] = [
+            ("toykv-flush", DbInner::flush_loop),
+            ("toykv-compaction", DbInner::compaction_loop),
+        ];
+        for (name, job) in jobs {
+            let db = Arc::clone(self);
+            let handle = std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || job(db))
+                .map_err(|e| Error::io("spawn a background thread for", &self.dir, e))?;
+            self.bg_threads.lock().push(handle);
+        }
+        Ok(())
+    }
+
     pub(crate) fn current(&self) -> Arc<SuperVersion> {
         Arc::clone(&self.current.read())
     }
@@ -404,7 +446,8 @@ impl DbInner {
             bg.shutting_down = true;
             self.bg_cv.notify_all();
         }
-        if let Some(handle) = self.bg_thread.lock().take() {
+        let threads: Vec<JoinHandle<()>> = self.bg_threads.lock().drain(..).collect();
+        for handle in threads {
             let _ = handle.join();
         }
         self.lock.lock().take();

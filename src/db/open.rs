@@ -160,13 +160,15 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             version: Arc::new(version),
         })),
         writer: Mutex::new(WriterState { wal, last_seq }),
+        write_queue: Default::default(),
         versions: Mutex::new(VersionState { manifest }),
         compaction: Mutex::new(()),
+        compact_pointers: Mutex::new(Default::default()),
         visible_seq: AtomicU64::new(last_seq),
         next_file_number: AtomicU64::new(next_file),
         bg: Mutex::new(BgState::default()),
         bg_cv: Condvar::new(),
-        bg_thread: Mutex::new(None),
+        bg_threads: Mutex::new(Vec::new()),
         failed: AtomicBool::new(false),
         failure: Mutex::new(None),
         closed: AtomicBool::new(false),
@@ -178,12 +180,10 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         },
         opts,
     });
-    let worker = Arc::clone(&inner);
-    let handle = std::thread::Builder::new()
-        .name("toykv-background".into())
-        .spawn(move || worker.background_loop())
-        .map_err(|e| Error::io("spawn background thread for", dir, e))?;
-    *inner.bg_thread.lock() = Some(handle);
+    if let Err(e) = inner.start_background_threads() {
+        let _ = inner.close();
+        return Err(e);
+    }
     Ok(inner)
 }
 

@@ -82,6 +82,12 @@ fn stats(db: &DbInner) -> String {
     let _ = writeln!(out, "user bytes written: {user}");
     let _ = writeln!(
         out,
+        "group commit: {} writes in {} WAL appends",
+        db.stats.writes.load(Ordering::Relaxed),
+        db.stats.write_groups.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
         "flushes: {}, bytes written by flush: {flushed}",
         db.stats.flushes.load(Ordering::Relaxed)
     );
@@ -98,6 +104,13 @@ fn stats(db: &DbInner) -> String {
             (flushed + compacted) as f64 / user as f64
         );
     }
+    let _ = writeln!(
+        out,
+        "write stalls: {} delayed writes, {} stops, longest {:.1} ms",
+        db.stats.delayed_writes.load(Ordering::Relaxed),
+        db.stats.write_stops.load(Ordering::Relaxed),
+        db.stats.longest_stall_micros.load(Ordering::Relaxed) as f64 / 1000.0
+    );
     let _ = writeln!(out, "block cache: {hits} hits, {misses} misses");
     let _ = writeln!(
         out,

@@ -58,18 +58,42 @@ impl LogWriter {
     ///
     /// As for [`LogWriter::add_record`].
     pub(crate) fn add_record_with(&mut self, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        let mut fill = Some(fill);
+        self.add_records_with(1, |_, out| {
+            if let Some(fill) = fill.take() {
+                fill(out);
+            }
+        })
+    }
+
+    /// Appends `count` records with a single `append` call; `fill(i, buf)` appends the
+    /// payload of record `i`. Group commit uses it so that one write (and one fsync) carries
+    /// the batches of many writers. Either every record is handed to the file or none is.
+    ///
+    /// # Errors
+    ///
+    /// As for [`LogWriter::add_record`]; an oversized payload writes nothing at all.
+    pub(crate) fn add_records_with(
+        &mut self,
+        count: usize,
+        mut fill: impl FnMut(usize, &mut Vec<u8>),
+    ) -> Result<()> {
         self.check_failed()?;
         self.scratch.clear();
-        self.scratch.resize(HEADER_LEN, 0);
-        fill(&mut self.scratch);
-        let (header_slot, payload) = self.scratch.split_at_mut(HEADER_LEN);
-        if payload.len() > MAX_RECORD_LEN {
-            return Err(Error::invalid(format!(
-                "log record of {} bytes exceeds the limit of {MAX_RECORD_LEN} bytes",
-                payload.len()
-            )));
+        for i in 0..count {
+            let start = self.scratch.len();
+            self.scratch.resize(start + HEADER_LEN, 0);
+            fill(i, &mut self.scratch);
+            let record = self.scratch.get_mut(start..).unwrap_or_default();
+            let (header_slot, payload) = record.split_at_mut(HEADER_LEN);
+            if payload.len() > MAX_RECORD_LEN {
+                return Err(Error::invalid(format!(
+                    "log record of {} bytes exceeds the limit of {MAX_RECORD_LEN} bytes",
+                    payload.len()
+                )));
+            }
+            header_slot.copy_from_slice(&encode_header(payload));
         }
-        header_slot.copy_from_slice(&encode_header(payload));
         let appended = self.file.append(&self.scratch);
         if self.scratch.capacity() > KEEP_SCRATCH_BYTES {
             self.scratch = Vec::new();

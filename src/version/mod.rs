@@ -229,3 +229,27 @@ pub(crate) fn inconsistent(path: &std::path::Path, reason: String) -> Error {
         format!("manifest inconsistent with itself: {reason}"),
     )
 }
+
+/// A real (in-memory) sstable holding `smallest` and `largest`, with its recorded size set
+/// to `size`: versions for policy tests.
+#[cfg(test)]
+pub(crate) fn test_file(number: u64, smallest: &str, largest: &str, size: u64) -> Arc<TableFile> {
+    use crate::env::FaultFs;
+    use crate::sstable::TableOptions;
+    let fs: Arc<dyn FileSystem> = Arc::new(FaultFs::new());
+    let dir = Path::new("/t");
+    fs.create_dir_all(dir).unwrap();
+    let path = table_path(dir, number);
+    let mut builder = TableBuilder::new(fs.create(&path).unwrap(), path, TableOptions::default());
+    builder
+        .add(smallest.as_bytes(), 2, ValueKind::Put, b"")
+        .unwrap();
+    if largest != smallest {
+        builder
+            .add(largest.as_bytes(), 1, ValueKind::Put, b"")
+            .unwrap();
+    }
+    let mut file = TableFile::finish_and_open(builder, &fs, dir, number, None).unwrap();
+    Arc::get_mut(&mut file).unwrap().meta.size = size;
+    file
+}

@@ -42,6 +42,18 @@ pub fn small_options() -> Options {
     }
 }
 
+/// Small memtables and no background compaction (its triggers are out of reach), so that a
+/// test sees exactly the files that flushes and its own `compact` calls make.
+pub fn manual_compaction_options() -> Options {
+    Options {
+        l0_compaction_trigger: 1000,
+        l0_slowdown_trigger: 1000,
+        l0_stop_trigger: 1000,
+        level1_bytes: 1 << 40,
+        ..small_options()
+    }
+}
+
 /// Every live entry, in order.
 pub fn scan_all(db: &Db) -> Vec<(Vec<u8>, Vec<u8>)> {
     db.scan_bounds(None, None)
