@@ -2,8 +2,8 @@
 //! trigger, levels 1+ stay sorted runs, every key keeps its newest value, and deletes give
 //! their space back. Each test checks again after a reopen.
 //!
-//! The overwrite test is the heaviest in the suite (2 million writes, gigabytes of
-//! compaction I/O); `TOYKV_TEST_SCALE=4` divides its key count and sizes for a quicker run.
+//! The overwrite test is the heaviest in the suite: 2 million writes and about 2 GB of
+//! compaction output, some 20 s in release on 2 cores.
 
 mod common;
 
@@ -17,7 +17,7 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[test]
 fn sustained_overwrite_keeps_space_under_1_5x_and_l0_under_the_stop_trigger() {
-    let w = Overwrite::scaled(test_scale());
+    let w = Overwrite::full();
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), w.opts.clone()).unwrap();
 
@@ -38,18 +38,15 @@ fn sustained_overwrite_keeps_space_under_1_5x_and_l0_under_the_stop_trigger() {
     assert!(samples >= 10, "only {samples} samples of L0: no evidence");
 
     let space_amp = check_overwritten_database(&db, dir.path(), &w, "after the writes");
-    let write_amp = stats_number(&db, "write amplification:");
+    let write_amp = stats_number(&db, "write amplification:")
+        .expect("toykv.stats has a write amplification line");
     eprintln!(
         "sustained overwrite: {} keys x {} rounds in {write_time:.1?}; space amplification \
-         {space_amp:.2}; write amplification {write_amp:?}; L0 at most {} (writer) / {} \
+         {space_amp:.2}; write amplification {write_amp:.2}; L0 at most {} (writer) / {} \
          (sampler, {samples} samples); longest write {longest_write:.1?}",
         w.keys, w.rounds, writer_max_l0, sampler_max_l0
     );
     eprintln!("{}", db.property("toykv.stats").unwrap());
-    assert!(
-        write_amp.is_some(),
-        "toykv.stats has no write amplification"
-    );
     db.close().unwrap();
     drop(db);
 
@@ -155,9 +152,9 @@ fn bytes_besides_fixed_files(dir: &std::path::Path) -> u64 {
 fn deleting_every_key_and_compacting_leaves_the_directory_near_empty() {
     // The overwrite test's small sizes, so the puts spread over several levels and the
     // tombstones have to find them there.
-    let w = Overwrite::scaled(test_scale());
+    let w = Overwrite::full();
     let opts = w.opts.clone();
-    let n = 100_000 / test_scale();
+    let n = 100_000;
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), opts.clone()).unwrap();
     let mut rng = XorShift::new(7);

@@ -280,15 +280,6 @@ fn unsettled_reason(tables: &[SstableInfo], dir: &Path, opts: &Options) -> Optio
     None
 }
 
-/// Reads `TOYKV_TEST_SCALE` (default 1): heavy tests divide their key counts and sizes by it.
-pub fn test_scale() -> usize {
-    std::env::var("TOYKV_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|&s| s >= 1)
-        .unwrap_or(1)
-}
-
 /// The sustained-overwrite workload shared by `tests/leveled.rs` and
 /// `examples/compaction_bench.rs`: `keys` keys (11 bytes) each written `rounds` times with a
 /// 100-byte value that differs per round, every round in a fresh random order so that each
@@ -302,25 +293,25 @@ pub struct Overwrite {
 pub const OVERWRITE_VALUE_LEN: usize = 100;
 
 impl Overwrite {
-    /// The workload, 200,000 keys x 10 rounds, divided by `scale`.
+    /// The workload: 200,000 keys x 10 rounds.
     ///
     /// Sizes: memtable and output files of 256 KiB, L1 300 KiB, ratio 10, so L2 is 3 MiB and
     /// L3 30 MiB. The live data (200k x 111 bytes = 22.2 MB, about 25.6 MB as sstables) does
     /// not fit in L2 and must settle in L3, so three levels form. L3's target is above the
-    /// live size on purpose: leveled compaction keeps at most a level's target in the level
-    /// above the last, so the space bound holds only when that level is about a tenth of the
-    /// data. With level1_bytes 1 MiB, L2 (10 MiB) could hold nearly half the live size in
-    /// overwritten versions and no leveled engine would meet 1.5x.
-    pub fn scaled(scale: usize) -> Overwrite {
-        let scale = scale.max(1);
-        let file_bytes = (256 << 10) / scale;
+    /// live size on purpose: leveled compaction keeps up to a level's target in the level
+    /// above the last, all of it versions that shadow older ones below, so the space bound
+    /// holds only when that level is about a tenth of the data. With level1_bytes 1 MiB, L2
+    /// (10 MiB) could hold nearly half the live size again and no leveled engine would meet
+    /// 1.5x.
+    pub fn full() -> Overwrite {
+        let file_bytes = 256 << 10;
         Overwrite {
-            keys: 200_000 / scale,
+            keys: 200_000,
             rounds: 10,
             opts: Options {
                 memtable_bytes: file_bytes,
                 target_file_bytes: file_bytes as u64,
-                level1_bytes: (300 << 10) / scale as u64,
+                level1_bytes: 300 << 10,
                 level_size_ratio: 10,
                 ..Options::default()
             },
