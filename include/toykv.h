@@ -396,7 +396,8 @@ int toykv_compact(struct toykv_db *db, char **err);
 /**
  * Reads property `name` into `*value_out`, a NUL-terminated string to free with
  * `toykv_free`: `"toykv.stats"`, `"toykv.sstables"` (one line per live sstable: level,
- * file name, size, smallest and largest key), `"toykv.num-files-at-level<N>"` (decimal).
+ * file name, size, smallest and largest key), `"toykv.num-files-at-level<N>"` (decimal),
+ * `"toykv.compaction-pending"` (`"1"` while a flush or compaction is due, else `"0"`).
  * Unknown names: `TOYKV_INVALID_ARGUMENT`.
  *
  * # Safety

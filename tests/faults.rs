@@ -198,3 +198,61 @@ fn a_crash_during_background_flushes_loses_nothing_synced() {
         assert_eq!(prefix_len(&recovered), 1000, "step {step}");
     }
 }
+
+#[test]
+fn a_failed_background_compaction_is_reported_to_writers_and_loses_nothing() {
+    let fs = Arc::new(FaultFs::new());
+    let opts = Options {
+        memtable_bytes: toykv::MAX_MEMTABLE_BYTES,
+        ..options(&fs)
+    };
+    let db = Db::open(Path::new(DIR), opts.clone()).unwrap();
+    let mut written = 0;
+    for round in 0..3 {
+        for _ in 0..200 {
+            db.put(&key(written), &value(written, 0)).unwrap();
+            written += 1;
+        }
+        db.flush().unwrap();
+        assert_eq!(
+            db.property("toykv.num-files-at-level0").unwrap(),
+            (round + 1).to_string()
+        );
+    }
+    // The fourth flush reaches the L0 trigger: its own sstable is created fine, the
+    // compaction's output is not.
+    fs.inject_sticky_on(FaultOp::Create, ".sst", 2, FaultKind::Enospc);
+    for _ in 0..200 {
+        db.put(&key(written), &value(written, 0)).unwrap();
+        written += 1;
+    }
+    // The flush itself succeeds; it may already report the compaction's failure.
+    if let Err(e) = db.flush() {
+        assert!(matches!(e, Error::Poisoned(_)), "{e}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let err = loop {
+        match db.put(b"probe", b"x") {
+            Err(e) => break e,
+            Ok(()) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the failure never surfaced"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.to_string().contains("No space"), "{err}");
+    // Still readable, nothing lost.
+    for i in 0..written {
+        assert_eq!(db.get(&key(i)).unwrap(), Some(value(i, 0)));
+    }
+    drop(db);
+    fs.clear_faults();
+    let db = Db::open(Path::new(DIR), opts).unwrap();
+    for i in 0..written {
+        assert_eq!(db.get(&key(i)).unwrap(), Some(value(i, 0)), "key {i}");
+    }
+}

@@ -17,7 +17,7 @@ use crate::iterators::merge::MergeIterator;
 use crate::iterators::InternalIterator;
 use crate::sstable::TableBuilder;
 use crate::types::{SeqNum, ValueKind};
-use crate::version::{inconsistent, TableFile, VersionEdit, NUM_LEVELS};
+use crate::version::{inconsistent, TableFile, VersionEdit};
 use crate::Result;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -56,9 +56,8 @@ pub(crate) fn run_background(db: &DbInner) -> Result<bool> {
     Ok(true)
 }
 
-/// Flushes the memtables, then merges every sstable into one sorted run, placed at the
-/// first level whose target size holds it (so the background policy need not push it down
-/// again at once).
+/// Flushes the memtables, then merges every sstable into one sorted run at the last level
+/// (where the dynamic level sizing wants the bulk of the data).
 pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
     db.flush_and_wait()?;
     let _one_at_a_time = db.compaction.lock();
@@ -70,15 +69,11 @@ pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
     if inputs.is_empty() {
         return Ok(());
     }
-    let total: u64 = inputs.iter().map(|(_, f)| f.meta.size).sum();
-    let output_level = (1..NUM_LEVELS - 1)
-        .find(|&level| policy::level_target_bytes(&db.opts, level) >= total)
-        .unwrap_or(NUM_LEVELS - 1);
     execute(
         db,
         Task {
             inputs,
-            output_level,
+            output_level: policy::LAST_LEVEL,
             bottommost: true,
             trivial_move: false,
         },

@@ -1,12 +1,19 @@
 //! The leveled compaction policy: which files to compact next. Pure: it reads a version and
 //! the options, never the disk, so it can be tested (and simulated) on made-up versions.
 //!
+//! Level sizes are dynamic, sized from the bottom up as RocksDB's
+//! `level_compaction_dynamic_level_bytes` does: the last level holds the data set, the level
+//! above it may hold a `level_size_ratio`-th of that, and so on up to the *base level*, the
+//! first level (going up) whose target is no more than `level1_bytes`. L0 compacts into the
+//! base level, so each L0 compaction rewrites at most about `level1_bytes` of it. So the data that sits in upper levels, overwritten or not, stays about a ninth of
+//! the bottom level: space amplification stays near 1.1 however large the data set grows.
+//!
 //! Each level gets a score: L0 by file count (`files / l0_compaction_trigger`, since every
-//! L0 file is one more place a read must look), deeper levels by size against their target
-//! (`level1_bytes * level_size_ratio^(n-1)`). The highest score at or above 1 is compacted:
-//! all of L0 into the overlapping part of L1, or one file of level n (round-robin through
-//! the key space) into the overlapping part of level n+1. A single file with nothing to merge
-//! with below is moved down without being rewritten.
+//! L0 file is one more place a read must look), the levels from the base level down to the
+//! one above the last by size against their target. The highest score at or above 1 is
+//! compacted: all of L0 into the overlapping part of the base level, or one file of level n
+//! (round-robin through the key space) into the overlapping part of level n+1. A single file
+//! with nothing to merge with below is moved down without being rewritten.
 
 use super::Task;
 use crate::options::Options;
@@ -16,25 +23,48 @@ use std::sync::Arc;
 /// Where each level's round-robin left off: the largest key of the file compacted last.
 pub(crate) type CompactPointers = [Vec<u8>; NUM_LEVELS];
 
-/// Target size of `level` (>= 1).
-pub(crate) fn level_target_bytes(opts: &Options, level: usize) -> u64 {
-    let mut target = opts.level1_bytes;
-    for _ in 1..level {
-        target = target.saturating_mul(opts.level_size_ratio);
-    }
-    target
-}
+/// The deepest level: it has no size target.
+pub(crate) const LAST_LEVEL: usize = NUM_LEVELS - 1;
 
 fn level_bytes(version: &Version, level: usize) -> u64 {
     version.files(level).iter().map(|f| f.meta.size).sum()
 }
 
+/// The base level (where L0 compacts to) and each level's target size, from the largest
+/// level's size down. Levels above the base level have a target of 0 (they stay empty).
+pub(crate) fn level_targets(version: &Version, opts: &Options) -> (usize, [u64; NUM_LEVELS]) {
+    let largest = (1..NUM_LEVELS)
+        .map(|level| level_bytes(version, level))
+        .max()
+        .unwrap_or(0);
+    let mut targets = [0u64; NUM_LEVELS];
+    targets[LAST_LEVEL] = u64::MAX;
+    let mut base = LAST_LEVEL;
+    let mut target = largest;
+    for level in (1..LAST_LEVEL).rev() {
+        if target <= opts.level1_bytes {
+            break;
+        }
+        target /= opts.level_size_ratio.max(2);
+        targets[level] = target.max(1);
+        base = level;
+    }
+    (base, targets)
+}
+
 /// The level most in need of compaction and its score (>= 1 means it needs one).
 pub(crate) fn most_urgent_level(version: &Version, opts: &Options) -> Option<(usize, f64)> {
+    let (_, targets) = level_targets(version, opts);
     let l0 = version.files(0).len() as f64 / opts.l0_compaction_trigger as f64;
-    // The last level has no target: it holds whatever the data set needs.
-    let deeper = (1..NUM_LEVELS - 1).map(|level| {
-        let score = level_bytes(version, level) as f64 / level_target_bytes(opts, level) as f64;
+    // Levels above the base level should be empty (the base level moved down, or data
+    // arrived before it did): any bytes there are urgent. The last level has no target.
+    let deeper = (1..LAST_LEVEL).map(|level| {
+        let bytes = level_bytes(version, level) as f64;
+        let score = match targets[level] {
+            0 if bytes > 0.0 => f64::MAX,
+            0 => 0.0,
+            target => bytes / target as f64,
+        };
         (level, score)
     });
     std::iter::once((0, l0))
@@ -46,6 +76,9 @@ pub(crate) fn most_urgent_level(version: &Version, opts: &Options) -> Option<(us
 /// The next compaction to run, if any level needs one.
 pub(crate) fn pick(version: &Version, opts: &Options, pointers: &CompactPointers) -> Option<Task> {
     let (level, _) = most_urgent_level(version, opts)?;
+    let (base, _) = level_targets(version, opts);
+    // L0 goes to the base level; any other level to the next one down.
+    let output_level = if level == 0 { base } else { level + 1 };
     let chosen: Vec<Arc<TableFile>> = if level == 0 {
         version.files(0).to_vec()
     } else {
@@ -59,20 +92,20 @@ pub(crate) fn pick(version: &Version, opts: &Options, pointers: &CompactPointers
         next.cloned().into_iter().collect()
     };
     let (smallest, largest) = key_hull(&chosen)?;
-    let below = overlapping(version, level + 1, smallest, largest);
+    let below = overlapping(version, output_level, smallest, largest);
     let all_inputs: Vec<Arc<TableFile>> = chosen.iter().chain(below.iter()).cloned().collect();
     let (low, high) = key_hull(&all_inputs)?;
-    let bottommost =
-        ((level + 2)..NUM_LEVELS).all(|deeper| overlapping(version, deeper, low, high).is_empty());
+    let bottommost = ((output_level + 1)..NUM_LEVELS)
+        .all(|deeper| overlapping(version, deeper, low, high).is_empty());
     let trivial_move = chosen.len() == 1 && below.is_empty();
     let inputs = chosen
         .into_iter()
         .map(|f| (level, f))
-        .chain(below.into_iter().map(|f| (level + 1, f)))
+        .chain(below.into_iter().map(|f| (output_level, f)))
         .collect();
     Some(Task {
         inputs,
-        output_level: level + 1,
+        output_level,
         bottommost,
         trivial_move,
     })
@@ -131,76 +164,95 @@ mod tests {
     }
 
     #[test]
-    fn nothing_to_do_below_every_trigger() {
-        let v = version(&[(0, 1, "a", "z", 10), (1, 2, "a", "m", 900)]);
+    fn level_targets_follow_the_bottom_level() {
+        let v = version(&[(6, 1, "a", "z", 1_000_000)]);
+        let (base, targets) = level_targets(&v, &options());
+        assert_eq!(base, 3);
+        assert_eq!(&targets[..6], &[0, 0, 0, 1000, 10_000, 100_000]);
+        // A small database has no intermediate levels: L0 compacts into the last level.
+        let v = version(&[(6, 1, "a", "z", 900)]);
+        assert_eq!(level_targets(&v, &options()).0, LAST_LEVEL);
+        assert_eq!(level_targets(&Version::default(), &options()).0, LAST_LEVEL);
+    }
+
+    #[test]
+    fn nothing_to_do_while_every_level_is_within_its_target() {
+        let v = version(&[
+            (0, 1, "a", "z", 10),
+            (5, 2, "a", "m", 400),
+            (6, 3, "a", "z", 5000),
+        ]);
         assert!(pick(&v, &options(), &Default::default()).is_none());
     }
 
     #[test]
-    fn l0_at_its_trigger_merges_into_every_overlapping_l1_file() {
+    fn l0_at_its_trigger_merges_into_every_overlapping_base_level_file() {
         let v = version(&[
             (0, 1, "c", "d", 10),
             (0, 2, "a", "b", 10),
             (0, 3, "x", "y", 10),
             (0, 4, "e", "f", 10),
-            (1, 5, "a", "c", 100),
+            (5, 5, "a", "c", 100),
             // Inside the L0 files' hull, though no single L0 file overlaps it.
-            (1, 6, "g", "h", 100),
-            (1, 7, "z", "zz", 100),
+            (5, 6, "g", "h", 100),
+            (5, 7, "z", "zz", 100),
+            (6, 8, "a", "zzz", 5000),
         ]);
         let task = pick(&v, &options(), &Default::default()).unwrap();
         let mut got = numbers(&task);
         got.sort();
-        assert_eq!(got, vec![(0, 1), (0, 2), (0, 3), (0, 4), (1, 5), (1, 6)]);
-        assert_eq!(task.output_level, 1);
-        assert!(task.bottommost);
+        assert_eq!(got, vec![(0, 1), (0, 2), (0, 3), (0, 4), (5, 5), (5, 6)]);
+        assert_eq!(task.output_level, 5, "the base level");
+        assert!(!task.bottommost, "level 6 holds older data in range");
         assert!(!task.trivial_move);
     }
 
     #[test]
     fn an_oversized_level_pushes_one_file_down_round_robin() {
         let v = version(&[
-            (1, 1, "a", "c", 600),
-            (1, 2, "d", "f", 600),
-            (2, 3, "b", "e", 100),
-            (3, 4, "a", "z", 100),
+            (5, 1, "a", "c", 1500),
+            (5, 2, "d", "f", 1500),
+            (6, 3, "b", "e", 10_000),
+            (6, 4, "x", "z", 10_000),
         ]);
         let mut pointers = CompactPointers::default();
         let task = pick(&v, &options(), &pointers).unwrap();
-        assert_eq!(numbers(&task), vec![(1, 1), (2, 3)]);
-        assert!(!task.bottommost, "level 3 holds older data in range");
-        pointers[1] = b"c".to_vec();
+        assert_eq!(numbers(&task), vec![(5, 1), (6, 3)]);
+        assert_eq!(task.output_level, 6);
+        assert!(task.bottommost);
+        pointers[5] = b"c".to_vec();
         let task = pick(&v, &options(), &pointers).unwrap();
-        assert_eq!(numbers(&task), vec![(1, 2), (2, 3)]);
-        pointers[1] = b"f".to_vec();
+        assert_eq!(numbers(&task), vec![(5, 2), (6, 3)]);
+        pointers[5] = b"f".to_vec();
         let task = pick(&v, &options(), &pointers).unwrap();
-        assert_eq!(numbers(&task)[0], (1, 1), "wraps around");
+        assert_eq!(numbers(&task)[0], (5, 1), "wraps around");
     }
 
     #[test]
     fn a_file_with_nothing_below_is_moved_not_rewritten() {
         let v = version(&[
-            (1, 1, "a", "c", 600),
-            (1, 2, "d", "f", 600),
-            (2, 3, "x", "z", 10),
+            (5, 1, "a", "c", 1500),
+            (5, 2, "d", "f", 1500),
+            (6, 3, "x", "z", 20_000),
         ]);
         let task = pick(&v, &options(), &Default::default()).unwrap();
-        assert_eq!(numbers(&task), vec![(1, 1)]);
+        assert_eq!(numbers(&task), vec![(5, 1)]);
         assert!(task.trivial_move);
-        assert_eq!(task.output_level, 2);
+        assert_eq!(task.output_level, 6);
     }
 
     #[test]
-    fn the_most_urgent_level_wins_and_the_last_level_has_no_limit() {
+    fn data_above_the_base_level_is_drained_first() {
         let v = version(&[
             (0, 1, "a", "b", 10),
             (0, 2, "a", "b", 10),
             (0, 3, "a", "b", 10),
             (0, 4, "a", "b", 10),
-            (1, 5, "a", "b", 3000),
-            (6, 6, "a", "z", u64::MAX / 2),
+            (1, 5, "a", "b", 10),
+            (6, 6, "a", "z", 5000),
         ]);
         assert_eq!(most_urgent_level(&v, &options()).map(|(l, _)| l), Some(1));
-        assert_eq!(level_target_bytes(&options(), 3), 100_000);
+        let task = pick(&v, &options(), &Default::default()).unwrap();
+        assert_eq!(task.output_level, 2);
     }
 }

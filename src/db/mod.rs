@@ -402,7 +402,8 @@ impl Db {
         Ok(())
     }
 
-    /// A named property: `toykv.stats`, `toykv.sstables`, `toykv.num-files-at-level<N>`.
+    /// A named property: `toykv.stats`, `toykv.sstables`, `toykv.num-files-at-level<N>`,
+    /// `toykv.compaction-pending` (`1` while a flush or compaction is due, else `0`).
     ///
     /// # Errors
     /// `InvalidArgument` for an unknown name.

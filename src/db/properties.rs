@@ -1,6 +1,7 @@
 //! Named properties: human- and machine-readable views of the database's shape.
 
 use super::DbInner;
+use crate::compaction::policy;
 use crate::version::NUM_LEVELS;
 use crate::{Error, Result};
 use std::fmt::Write;
@@ -17,6 +18,12 @@ pub(super) fn property(db: &DbInner, name: &str) -> Result<String> {
     }
     match name {
         "toykv.stats" => Ok(stats(db)),
+        // "1" while some level is over its target (or L0 at its trigger), else "0".
+        "toykv.compaction-pending" => {
+            let pending = policy::most_urgent_level(&db.current().version, &db.opts).is_some()
+                || !db.current().frozen.is_empty();
+            Ok(u8::from(pending).to_string())
+        }
         "toykv.sstables" => Ok(sstables(db)),
         _ => Err(unknown(name)),
     }

@@ -324,7 +324,8 @@ pub unsafe extern "C" fn toykv_compact(db: *mut toykv_db, err: *mut *mut c_char)
 
 /// Reads property `name` into `*value_out`, a NUL-terminated string to free with
 /// `toykv_free`: `"toykv.stats"`, `"toykv.sstables"` (one line per live sstable: level,
-/// file name, size, smallest and largest key), `"toykv.num-files-at-level<N>"` (decimal).
+/// file name, size, smallest and largest key), `"toykv.num-files-at-level<N>"` (decimal),
+/// `"toykv.compaction-pending"` (`"1"` while a flush or compaction is due, else `"0"`).
 /// Unknown names: `TOYKV_INVALID_ARGUMENT`.
 ///
 /// # Safety
