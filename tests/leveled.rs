@@ -94,26 +94,30 @@ fn write_all_rounds(db: &Db, w: &Overwrite) -> (usize, usize, usize, Duration) {
 }
 
 /// Once compaction has settled: space within 1.5x of the live data, levels 1+ sorted runs
-/// reaching at least L3, and every key holding its last round's value. Returns the space
-/// amplification.
+/// over at least two levels, and every key holding its last round's value. Returns the
+/// space amplification.
 fn check_overwritten_database(db: &Db, dir: &std::path::Path, w: &Overwrite, when: &str) -> f64 {
-    let tables = wait_for_compaction_to_settle(db, dir, &w.opts, SETTLE_TIMEOUT);
+    let tables = wait_for_compaction_to_settle(db, dir, SETTLE_TIMEOUT);
     assert_levels_are_sorted_runs(&tables, when);
-    let deepest = tables.iter().map(|t| t.level).max().unwrap_or(0);
+    // A sorted-run check over a single level would prove little: the data must be spread
+    // over several levels, as leveled compaction of 25 MB with 1 MiB levels puts it.
+    let levels: std::collections::BTreeSet<usize> =
+        tables.iter().map(|t| t.level).filter(|&l| l > 0).collect();
     assert!(
-        deepest >= 3,
-        "{when}: the data should have been pushed through L1 and L2 into L3, deepest level \
-         is L{deepest}"
+        levels.len() >= 2,
+        "{when}: only levels {levels:?} below L0 hold files"
     );
 
     let on_disk = dir_bytes(dir);
     let space_amp = on_disk as f64 / w.live_bytes() as f64;
     assert!(
         space_amp <= 1.5,
-        "{when}: {on_disk} bytes on disk for {} live bytes ({space_amp:.2}x); sstables:\n{}",
+        "{when}: {on_disk} bytes on disk for {} live bytes ({space_amp:.2}x): {}; sstables:\n{}",
         w.live_bytes(),
+        dir_breakdown(dir),
         db.property("toykv.sstables").unwrap()
     );
+    eprintln!("{when}: {space_amp:.2}x space, {}", dir_breakdown(dir));
 
     let last = w.rounds - 1;
     for i in 0..w.keys {

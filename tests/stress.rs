@@ -39,8 +39,9 @@ fn stress_duration() -> Duration {
     Duration::from_secs(secs)
 }
 
-/// Small everything: a flush every 64 KiB and levels of 256 KiB and 2.5 MiB, so the
-/// background thread flushes and compacts many times a second under eight writers.
+/// Small everything: a flush every 64 KiB, output files of 64 KiB and a base level of at
+/// most 256 KiB, so the background threads flush and compact many times a second under
+/// eight writers.
 fn options() -> Options {
     Options {
         memtable_bytes: 64 << 10,
