@@ -47,6 +47,9 @@ pub struct Options {
     /// Compaction output files are cut at the first key boundary past this size.
     /// Default 2 MiB.
     pub target_file_bytes: u64,
+    /// A manifest larger than this is replaced by a fresh one holding one snapshot record.
+    /// Default 4 MiB.
+    pub max_manifest_bytes: u64,
     /// The file system the database lives on. Default: the real one.
     pub fs: Arc<dyn FileSystem>,
 }
@@ -67,6 +70,7 @@ impl Default for Options {
             level1_bytes: 10 << 20,
             level_size_ratio: 10,
             target_file_bytes: 2 << 20,
+            max_manifest_bytes: 4 << 20,
             fs: Arc::new(PosixFs),
         }
     }

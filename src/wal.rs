@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 /// An open write-ahead log being appended to.
 #[derive(Debug)]
 pub(crate) struct Wal {
-    #[cfg_attr(not(test), allow(dead_code))] // Read by tests; kept beside its siblings.
     number: u64,
     #[cfg_attr(not(test), allow(dead_code))] // Read by tests; kept beside its siblings.
     path: PathBuf,
@@ -55,7 +54,6 @@ impl Wal {
     }
 
     /// The file number (the `N` of `N.log`).
-    #[cfg_attr(not(test), allow(dead_code))] // Read by tests; kept beside its siblings.
     pub(crate) fn number(&self) -> u64 {
         self.number
     }

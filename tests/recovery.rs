@@ -222,3 +222,34 @@ fn a_flipped_byte_in_the_last_wal_record_is_corruption_not_a_torn_tail() {
     let err = Db::open(image.path(), Options::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corruption, "{err}");
 }
+
+#[test]
+fn the_manifest_is_rolled_over_instead_of_growing_without_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        max_manifest_bytes: 2048,
+        ..small_options()
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    for round in 0..200 {
+        for i in 0..10 {
+            db.put(&key(round * 10 + i), &value(i, round)).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let manifests: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("MANIFEST-"))
+        .collect();
+    assert_eq!(manifests.len(), 1, "old manifests are removed");
+    let size = manifests[0].metadata().unwrap().len();
+    assert!(size < 2048 + 4096, "manifest of {size} bytes");
+    drop(db);
+    let db = Db::open(dir.path(), opts).unwrap();
+    for round in 0..200 {
+        for i in 0..10 {
+            assert_eq!(db.get(&key(round * 10 + i)).unwrap(), Some(value(i, round)));
+        }
+    }
+}

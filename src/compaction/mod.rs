@@ -107,7 +107,7 @@ pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
             .collect(),
         ..VersionEdit::default()
     };
-    versions.manifest.append(&edit).map_err(|e| db.fail(e))?;
+    db.log_edit(&mut versions, &edit)?;
     let added = outputs
         .into_iter()
         .map(|f| (task.output_level, f))
@@ -118,6 +118,7 @@ pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
             .apply(&edit.removed, added)
             .map_err(|reason| inconsistent(&manifest_path, reason))
     })?;
+    db.maybe_roll_manifest(&mut versions)?;
     drop(versions);
     // The edit is durable: each input is deleted once no reader holds it (a moved file
     // lives on at its new level).

@@ -20,9 +20,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 impl DbInner {
-    /// The flush thread: flushes frozen memtables, oldest first, until shutdown.
+    /// The flush thread: flushes frozen memtables, oldest first, until shutdown. It holds
+    /// off while L0 is at `l0_stop_trigger` (compaction drains it), so L0 never exceeds it.
     pub(crate) fn flush_loop(self: Arc<Self>) {
-        while self.wait_for_work(|db| !db.current().frozen.is_empty()) {
+        let ready = |db: &DbInner| {
+            let sv = db.current();
+            !sv.frozen.is_empty() && sv.version.files(0).len() < db.opts.l0_stop_trigger
+        };
+        while self.wait_for_work(ready) {
             if let Err(e) = self.flush_oldest() {
                 // Kept and returned to the next write; reads go on from what is installed.
                 self.fail(e);
@@ -87,7 +92,7 @@ impl DbInner {
             added: file.iter().map(|f| (0, f.meta.clone())).collect(),
             removed: Vec::new(),
         };
-        versions.manifest.append(&edit).map_err(|e| self.fail(e))?;
+        self.log_edit(&mut versions, &edit)?;
 
         let added: Vec<(usize, Arc<TableFile>)> = file.into_iter().map(|f| (0, f)).collect();
         {
@@ -108,6 +113,7 @@ impl DbInner {
                 version: Arc::new(version),
             });
         }
+        self.maybe_roll_manifest(&mut versions)?;
         drop(versions);
         // The manifest no longer needs this WAL. A failed delete leaves an orphan the next
         // open removes.

@@ -29,7 +29,7 @@ use crate::options::Options;
 use crate::snapshot::Snapshot;
 use crate::types::{check_key, SeqNum, ValueKind};
 use crate::version::manifest::ManifestWriter;
-use crate::version::Version;
+use crate::version::{Version, VersionEdit};
 use crate::wal::Wal;
 use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -88,6 +88,8 @@ impl SuperVersion {
 #[derive(Debug)]
 pub(crate) struct WriterState {
     pub wal: Wal,
+    /// WALs of frozen memtables that may hold unsynced writes; `sync` fsyncs them too.
+    pub retired: Vec<Wal>,
     pub last_seq: SeqNum,
 }
 
@@ -95,6 +97,8 @@ pub(crate) struct WriterState {
 #[derive(Debug)]
 pub(crate) struct VersionState {
     pub manifest: ManifestWriter,
+    /// The last log number recorded: WALs below it are fully in sstables.
+    pub log_number: u64,
 }
 
 /// What wakes the background thread.
@@ -220,6 +224,40 @@ impl DbInner {
             frozen: slot.frozen.clone(),
             version: Arc::new(version),
         });
+        Ok(())
+    }
+
+    /// Appends `edit` to the manifest (fsynced). Any failure makes the database refuse
+    /// writes: the edit may or may not be durable. REQUIRES: the `versions` lock is held.
+    pub(crate) fn log_edit(&self, vs: &mut VersionState, edit: &VersionEdit) -> Result<()> {
+        vs.manifest.append(edit).map_err(|e| self.fail(e))?;
+        if let Some(log_number) = edit.log_number {
+            vs.log_number = log_number;
+        }
+        Ok(())
+    }
+
+    /// Replaces a manifest grown past `max_manifest_bytes` with a new one whose single
+    /// record describes the current version, so the manifest does not grow without bound
+    /// between opens. Called once the version holding the last edit is installed.
+    /// REQUIRES: the `versions` lock is held (`vs`).
+    pub(crate) fn maybe_roll_manifest(&self, vs: &mut VersionState) -> Result<()> {
+        if vs.manifest.size() < self.opts.max_manifest_bytes {
+            return Ok(());
+        }
+        let number = self.new_file_number();
+        let snapshot = VersionEdit {
+            log_number: Some(vs.log_number),
+            next_file_number: Some(self.next_file_number()),
+            last_seq: Some(self.visible_seq.load(Ordering::Acquire)),
+            ..self.current().version.snapshot_edit()
+        };
+        let fresh = ManifestWriter::create(&*self.fs, &self.dir, number, &snapshot)
+            .map_err(|e| self.fail(e))?;
+        let old = std::mem::replace(&mut vs.manifest, fresh);
+        // CURRENT names the new manifest; the old one is garbage (the next open would
+        // remove it anyway).
+        let _ = self.fs.remove(old.path());
         Ok(())
     }
 
@@ -440,7 +478,7 @@ impl DbInner {
         // that failed cannot promise durability: say so instead of syncing.
         let synced = {
             let mut writer = self.writer.lock();
-            self.check_failed().and_then(|()| writer.wal.sync())
+            self.sync_all_wals(&mut writer)
         };
         {
             let mut bg = self.bg.lock();

@@ -159,9 +159,16 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             frozen: Vec::new(),
             version: Arc::new(version),
         })),
-        writer: Mutex::new(WriterState { wal, last_seq }),
+        writer: Mutex::new(WriterState {
+            wal,
+            retired: Vec::new(),
+            last_seq,
+        }),
         write_queue: Default::default(),
-        versions: Mutex::new(VersionState { manifest }),
+        versions: Mutex::new(VersionState {
+            manifest,
+            log_number: wal_number,
+        }),
         compaction: Mutex::new(()),
         compact_pointers: Mutex::new(Default::default()),
         visible_seq: AtomicU64::new(last_seq),

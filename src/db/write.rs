@@ -213,15 +213,26 @@ impl DbInner {
 
     /// Freezes the active memtable and starts a new one with its own WAL.
     ///
-    /// The old WAL is fsynced first so that `sync` (which fsyncs only the active WAL) keeps
-    /// its promise for writes that went to the old one.
+    /// The old WAL is kept among the retired ones rather than fsynced here (an fsync of a
+    /// whole WAL would stall every writer): `sync` fsyncs it later, unless its memtable was
+    /// flushed first, which makes it unnecessary.
     pub(crate) fn switch_memtable(&self, writer: &mut MutexGuard<'_, WriterState>) -> Result<()> {
         let number = self.new_file_number();
         let new_wal = Wal::create(&*self.fs, &self.dir, number)?;
-        if let Err(e) = writer.wal.sync() {
-            return Err(self.fail(e));
+        let old_wal = std::mem::replace(&mut writer.wal, new_wal);
+        let still_frozen: Vec<u64> = self
+            .current()
+            .frozen
+            .iter()
+            .map(|m| m.wal_number())
+            .collect();
+        writer
+            .retired
+            .retain(|w| still_frozen.contains(&w.number()));
+        // With sync_writes every record is already durable.
+        if !self.opts.sync_writes {
+            writer.retired.push(old_wal);
         }
-        writer.wal = new_wal;
         {
             let mut current = self.current.write();
             let mut frozen = Vec::with_capacity(current.frozen.len() + 1);
@@ -239,7 +250,17 @@ impl DbInner {
 
     pub(crate) fn sync_wal(&self) -> Result<()> {
         let mut writer = self.writer.lock();
+        self.sync_all_wals(&mut writer)
+    }
+
+    /// fsyncs the WALs of frozen memtables, then the active WAL: afterwards every write that
+    /// returned is durable.
+    pub(crate) fn sync_all_wals(&self, writer: &mut WriterState) -> Result<()> {
         self.check_failed()?;
+        for wal in &mut writer.retired {
+            wal.sync().map_err(|e| self.fail(e))?;
+        }
+        writer.retired.clear();
         writer.wal.sync().map_err(|e| self.fail(e))
     }
 

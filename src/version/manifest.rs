@@ -139,6 +139,11 @@ impl ManifestWriter {
         self.log.sync()
     }
 
+    /// Bytes written to the manifest so far.
+    pub(crate) fn size(&self) -> u64 {
+        self.log.len()
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
