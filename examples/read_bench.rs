@@ -51,8 +51,13 @@ fn run(pairs_per_table: usize, reads: usize) -> Result<(), toykv::Error> {
         std::process::id()
     ));
     let _ = Db::destroy(&dir);
+    // The learning project's layout: one sstable per flush, none merged. Background
+    // compaction would fold the 25 tables into a few, so its triggers are put out of reach.
     let opts = Options {
         memtable_bytes: toykv::MAX_MEMTABLE_BYTES,
+        l0_compaction_trigger: 1000,
+        l0_slowdown_trigger: 1000,
+        l0_stop_trigger: 1000,
         ..Options::default()
     };
     let db = Db::open(&dir, opts)?;
