@@ -3,13 +3,13 @@
 //! A cursor owns everything it reads (the memtables and sstables of the moment it was
 //! opened), so later writes, flushes and compactions do not change what it returns. It may
 //! move between threads but is used by one at a time. After the database is closed, its
-//! calls fail with [`Error::Closed`].
+//! calls fail with [`crate::Error::Closed`].
 
 use crate::db::{DbInner, SuperVersion};
 use crate::iterators::merge::MergeIterator;
 use crate::iterators::user_iter::UserIterator;
 use crate::types::SeqNum;
-use crate::{Error, Result};
+use crate::Result;
 use std::sync::Arc;
 
 /// Live entries of a key range, in key order, as of the moment the cursor was opened.
@@ -74,11 +74,8 @@ impl Iterator for Cursor {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.next_entry() {
-            Ok(Some((k, v))) => Some(Ok((k.to_vec(), v.to_vec()))),
-            Ok(None) => None,
-            Err(Error::Closed) => Some(Err(Error::Closed)),
-            Err(e) => Some(Err(e)),
-        }
+        self.next_entry()
+            .map(|entry| entry.map(|(k, v)| (k.to_vec(), v.to_vec())))
+            .transpose()
     }
 }

@@ -1,11 +1,11 @@
 //! The C ABI: `extern "C"` functions over the Rust API, and nothing else.
 //!
 //! This layer checks arguments, converts between C and Rust types, calls the engine, maps
-//! errors to status codes (in one place: [`status::status_of`]) and fills `*err` with a
-//! message. Every exported function runs inside one of the guards in [`guard`], which catch
+//! errors to status codes (in one place: `status::status_of`) and fills `*err` with a
+//! message. Every exported function runs inside one of the guards in `guard`, which catch
 //! panics so that nothing unwinds into C or aborts the host program. Handles are opaque
 //! structs the header never shows; pointers become references only in the few `unsafe fn`
-//! helpers of [`handles`]. `include/toykv.h` is generated from these files by cbindgen.
+//! helpers of `handles`. `include/toykv.h` is generated from these files by cbindgen.
 //!
 //! Ownership, as the header documents per function: handles returned by `*_new`/`*_open`
 //! are freed by their `*_free`/`*_close`; memory returned through out-parameters (values,
