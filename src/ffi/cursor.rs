@@ -19,7 +19,8 @@ static EMPTY: [u8; 1] = [0];
 /// Opens a cursor over `[start, end)` in unsigned byte order, reading a consistent snapshot
 /// taken now. A NULL bound (with length 0) is unbounded; a non-NULL bound of length 0 is the
 /// empty key (so `end = ""` is an empty range). `start >= end` is an empty range. The bounds
-/// are copied: free them as soon as this returns.
+/// are copied: free them as soon as this returns. Bounds are keys: one longer than
+/// `TOYKV_MAX_KEY_LEN` is `TOYKV_INVALID_ARGUMENT`, decided before any byte of it is read.
 ///
 /// Returns `TOYKV_OK` with the cursor in `*cursor_out`; `TOYKV_INVALID_ARGUMENT`;
 /// `TOYKV_CLOSED`.

@@ -67,7 +67,8 @@ pub(crate) unsafe fn bytes<'a>(
 }
 
 /// A range bound: NULL means unbounded (its length must then be 0); a non-NULL bound of
-/// length 0 is the empty key.
+/// length 0 is the empty key. Bounds are keys: a length above the key limit is invalid,
+/// decided before any byte is read (a caller's bad length must never become a huge copy).
 ///
 /// # Safety
 /// As for [`bytes`].
@@ -83,7 +84,7 @@ pub(crate) unsafe fn bound<'a>(
         return Ok(None);
     }
     // SAFETY: forwarded contract.
-    unsafe { bytes(ptr, len, what, usize::MAX >> 1) }.map(Some)
+    unsafe { bytes(ptr, len, what, super::TOYKV_MAX_KEY_LEN) }.map(Some)
 }
 
 /// A NUL-terminated path.

@@ -461,6 +461,102 @@ out:
     tmpdir_remove(dir);
 }
 
+/* ========================================================================================
+ * Lengths far past the limits: rejected before a byte is read (issue 14, fix 1)
+ * ====================================================================================== */
+
+/* Every entry point that takes a length, called with an 8-byte buffer and a length of
+ * `len`. Before the fix, a cursor bound of 2^40 bytes was copied before its length was
+ * checked: the host died with "memory allocation of 1099511627776 bytes failed". */
+static int huge_length_call(int which, struct fixture *f, const char *buf8, size_t len,
+                            char **err) {
+    switch (which) {
+    case 0: return toykv_put(f->db, buf8, len, LIT("v"), err);
+    case 1: return toykv_put(f->db, LIT("k"), buf8, len, err);
+    case 2: return toykv_delete(f->db, buf8, len, err);
+    case 3: return toykv_get(f->db, buf8, len, &f->value_out, &f->value_len_out, err);
+    case 4: return toykv_get_into(f->db, buf8, len, f->buf, sizeof f->buf, &f->value_len_out, err);
+    case 5: return toykv_batch_put(f->batch, buf8, len, LIT("v"));
+    case 6: return toykv_batch_put(f->batch, LIT("k"), buf8, len);
+    case 7: return toykv_batch_delete(f->batch, buf8, len);
+    case 8: return toykv_cursor_open(f->db, buf8, len, NULL, 0, &f->cursor_out, err);
+    case 9: return toykv_cursor_open(f->db, NULL, 0, buf8, len, &f->cursor_out, err);
+    case 10: return toykv_cursor_seek(f->cursor, buf8, len, err);
+    case 11: return toykv_snapshot_get(f->snap, buf8, len, &f->value_out, &f->value_len_out, err);
+    case 12: return toykv_snapshot_cursor_open(f->snap, buf8, len, NULL, 0, &f->cursor_out, err);
+    case 13: return toykv_snapshot_cursor_open(f->snap, NULL, 0, buf8, len, &f->cursor_out, err);
+    default: return -1;
+    }
+}
+
+static const char *const huge_length_names[] = {
+    "put key_len", "put value_len", "delete key_len", "get key_len", "get_into key_len",
+    "batch_put key_len", "batch_put value_len", "batch_delete key_len",
+    "cursor_open start_len", "cursor_open end_len", "cursor_seek key_len",
+    "snapshot_get key_len", "snapshot_cursor_open start_len", "snapshot_cursor_open end_len",
+};
+
+static void lengths_past_the_limits_are_rejected_before_any_byte_is_read(void) {
+    struct fixture f;
+    char *dir = tmpdir_new();
+    char *err;
+    /* Only 8 bytes are readable: under valgrind or ASan a read past them is an error. */
+    char *buf8 = malloc(8);
+    const size_t huge[] = {(size_t)1 << 40, SIZE_MAX, (size_t)TOYKV_MAX_VALUE_LEN + 1};
+    size_t i, j;
+
+    memset(&f, 0, sizeof f);
+    f.db = OPEN_DB(dir, 0);
+    f.batch = toykv_batch_new();
+    CHECK(buf8 != NULL && f.batch != NULL);
+    if (f.db == NULL || f.batch == NULL || buf8 == NULL)
+        goto out;
+    memcpy(buf8, "present!", 8);
+    EXPECT(TOYKV_OK, toykv_put(f.db, LIT("present"), LIT("value"), &err));
+    EXPECT(TOYKV_OK, toykv_snapshot_open(f.db, &f.snap, &err));
+    f.cursor = CURSOR_OPEN(f.db, NULL, 0, NULL, 0);
+    if (f.snap == NULL || f.cursor == NULL)
+        goto out;
+
+    for (i = 0; i < sizeof huge_length_names / sizeof huge_length_names[0]; i++) {
+        for (j = 0; j < sizeof huge / sizeof huge[0]; j++) {
+            char what[160];
+            int st;
+            /* Key limits are far below the value limit: 32 MiB + 1 is over both. */
+            fixture_reset_outputs(&f);
+            err = ERR_SENTINEL;
+            st = huge_length_call((int)i, &f, buf8, huge[j], &err);
+            snprintf(what, sizeof what, "%s = %zu", huge_length_names[i], huge[j]);
+            if (i >= 5 && i <= 7) { /* the batch functions have no err */
+                check_record(st == TOYKV_INVALID_ARGUMENT, __FILE__, __LINE__, what);
+                CHECK(err == ERR_SENTINEL);
+            } else {
+                check_call(__FILE__, __LINE__, what, st, TOYKV_INVALID_ARGUMENT, &err);
+            }
+            snprintf(what, sizeof what, "%s = %zu leaves its outputs unwritten",
+                     huge_length_names[i], huge[j]);
+            check_record(fixture_outputs_untouched(&f), __FILE__, __LINE__, what);
+        }
+    }
+
+    /* Nothing above changed the database, the batch or the cursor. */
+    EXPECT(TOYKV_OK, toykv_write(f.db, f.batch, &err)); /* still empty */
+    CHECK_NEXT(f.cursor, "present", "value");
+    CHECK_END(f.cursor);
+    {
+        toykv_cursor *all = CURSOR_OPEN(f.db, NULL, 0, NULL, 0);
+        CHECK_SCAN(all, "present=value");
+        toykv_cursor_close(all);
+    }
+out:
+    toykv_cursor_close(f.cursor);
+    toykv_snapshot_close(f.snap);
+    toykv_batch_free(f.batch);
+    CLOSE_DB(f.db);
+    free(buf8);
+    tmpdir_remove(dir);
+}
+
 static void free_and_close_accept_null(void) {
     char *err;
     toykv_free(NULL);
@@ -1876,6 +1972,7 @@ int main(void) {
     RUN_TEST(status_codes_have_the_documented_values);
     RUN_TEST(status_str_is_never_null_even_for_unknown_codes);
     RUN_TEST(every_entry_point_rejects_null_arguments);
+    RUN_TEST(lengths_past_the_limits_are_rejected_before_any_byte_is_read);
     RUN_TEST(free_and_close_accept_null);
     RUN_TEST(err_may_be_null_on_success_and_failure);
     RUN_TEST(null_options_mean_defaults);
