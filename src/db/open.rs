@@ -79,13 +79,6 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
     let mut tables = Vec::new();
     for (level, meta) in &recovered.files {
         let path = table_path(dir, meta.number);
-        if !fs.exists(&path) {
-            return Err(Error::corruption(
-                &path,
-                0,
-                "sstable named by the manifest is missing",
-            ));
-        }
         let table = Table::open(
             fs.open_random(&path)?,
             path.clone(),

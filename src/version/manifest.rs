@@ -9,7 +9,7 @@
 
 use super::{FileMeta, VersionEdit, NUM_LEVELS};
 use crate::env::{read_all, replace_file_atomically, FileSystem};
-use crate::filename::{manifest_name, temp_path, CURRENT};
+use crate::filename::{manifest_name, table_path, temp_path, wal_path, CURRENT};
 use crate::log::{LogReader, LogWriter};
 use crate::types::SeqNum;
 use crate::{Error, Result};
@@ -54,6 +54,21 @@ pub(crate) fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<Option<u64
 /// checksum or decoding, or when edits contradict each other.
 pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<RecoveredManifest> {
     let path = dir.join(manifest_name(number));
+    let recovered = replay(fs, &path, number)?;
+    check_files_exist(fs, dir, &path, &recovered)?;
+    Ok(recovered)
+}
+
+/// Replays the edits of manifest `number` at `path`, without looking at other files.
+fn replay(fs: &dyn FileSystem, path: &Path, number: u64) -> Result<RecoveredManifest> {
+    let path = path.to_path_buf();
+    if !fs.exists(&path) {
+        return Err(Error::corruption(
+            &path,
+            0,
+            format!("{CURRENT} names this manifest, which is missing"),
+        ));
+    }
     let mut reader = LogReader::new(fs.open_sequential(&path)?, path.clone());
     let mut files: BTreeMap<u64, (usize, FileMeta)> = BTreeMap::new();
     let (mut log_number, mut next_file_number, mut last_seq) = (None, None, None);
@@ -94,6 +109,50 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Re
         next_file_number: next_file_number.ok_or_else(|| missing("next file number"))?,
         last_seq: last_seq.ok_or_else(|| missing("last sequence"))?,
     })
+}
+
+/// The manifest must describe files that exist: the WAL it names as current and every
+/// sstable it lists. A torn tail only ever drops an edit that was never acknowledged, whose
+/// effects (deleting the WALs a flush made redundant, the inputs of a compaction) never
+/// happened; an edit lost any other way (a manifest cut at a record boundary, or by its last
+/// byte after the edit was fsynced) leaves the manifest naming files that were deleted after
+/// it. Opening such a state would read stale data and then delete the newer sstables as
+/// orphans, so it is corruption naming the manifest.
+fn check_files_exist(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    manifest: &Path,
+    recovered: &RecoveredManifest,
+) -> Result<()> {
+    let wal = wal_path(dir, recovered.log_number);
+    if !fs.exists(&wal) {
+        return Err(Error::corruption(
+            manifest,
+            0,
+            format!(
+                "names {} as the current WAL, which is missing: the manifest lost edits",
+                file_name(&wal)
+            ),
+        ));
+    }
+    for (_, meta) in &recovered.files {
+        let table = table_path(dir, meta.number);
+        if !fs.exists(&table) {
+            return Err(Error::corruption(
+                manifest,
+                0,
+                format!("names sstable {}, which is missing", file_name(&table)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// The live manifest, open for appending edits.
@@ -181,7 +240,8 @@ mod tests {
 
     #[test]
     fn the_version_1_manifest_fixture_still_decodes() {
-        let recovered = recover(&PosixFs, &fixture_dir(), 3).unwrap();
+        let path = fixture_dir().join("MANIFEST-000003");
+        let recovered = replay(&PosixFs, &path, 3).unwrap();
         assert_eq!(recovered.files, fixture_edit().added);
         assert_eq!(recovered.log_number, 2);
         assert_eq!(recovered.next_file_number, 4);
