@@ -171,6 +171,8 @@ pub(crate) struct DbInner {
     /// Sequence numbers pinned by open snapshots, with counts.
     snapshots: Mutex<BTreeMap<SeqNum, usize>>,
     pub stats: Stats,
+    #[cfg(test)]
+    pub(crate) test_hooks: tests::Hooks,
 }
 
 impl std::fmt::Debug for DbInner {
@@ -200,6 +202,19 @@ impl DbInner {
 
     pub(crate) fn current(&self) -> Arc<SuperVersion> {
         Arc::clone(&self.current.read())
+    }
+
+    /// The sequence number and super version a read starts from, taken as one step: while
+    /// the `current` read lock is held no memtable switch and no version install can happen,
+    /// so every write at or below `seq` is in the super version's memtables or files, and any
+    /// version a compaction dropped from them was shadowed by one at or below `seq` (the
+    /// compaction saw that one as visible before it dropped anything). Taking the two apart
+    /// let a newer write, its flush and a compaction slip in between, leaving a reader at an
+    /// old `seq` that sees neither version of a key.
+    pub(crate) fn read_view(&self) -> (SeqNum, Arc<SuperVersion>) {
+        let current = self.current.read();
+        let seq = self.visible_seq.load(Ordering::Acquire);
+        (seq, Arc::clone(&current))
     }
 
     pub(crate) fn new_file_number(&self) -> u64 {
@@ -263,10 +278,14 @@ impl DbInner {
 
     /// The oldest sequence number any reader may still read at: the oldest pinned snapshot
     /// or cursor, or the current sequence number when none is open.
+    ///
+    /// Computed under the `snapshots` lock, as [`DbInner::pin_snapshot`] pins: a snapshot is
+    /// either pinned before this runs (and counted), or takes its sequence number after it
+    /// (and so at or above the value returned).
     pub(crate) fn oldest_snapshot(&self) -> SeqNum {
+        let snapshots = self.snapshots.lock();
         let visible = self.visible_seq.load(Ordering::Acquire);
-        self.snapshots
-            .lock()
+        snapshots
             .keys()
             .next()
             .copied()
@@ -308,11 +327,19 @@ impl DbInner {
         self.bg_cv.notify_all();
     }
 
+    /// Takes a read view (see [`DbInner::read_view`]) and pins its sequence number against
+    /// compaction, atomically with respect to [`DbInner::oldest_snapshot`].
+    /// Lock order: `snapshots` -> `current`.
     pub(crate) fn pin_snapshot(&self) -> (SeqNum, Arc<SuperVersion>) {
-        let seq = self.visible_seq.load(Ordering::Acquire);
-        let sv = self.current();
-        *self.snapshots.lock().entry(seq).or_insert(0) += 1;
-        (seq, sv)
+        let pinned = {
+            let mut snapshots = self.snapshots.lock();
+            let (seq, sv) = self.read_view();
+            *snapshots.entry(seq).or_insert(0) += 1;
+            (seq, sv)
+        };
+        #[cfg(test)]
+        self.test_hooks.after_read_view();
+        pinned
     }
 
     /// Pins `seq` once more for a cursor opened from an existing snapshot.
@@ -392,8 +419,10 @@ impl Db {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.inner.check_open()?;
         check_key(key)?;
-        let seq = self.inner.visible_seq.load(Ordering::Acquire);
-        self.inner.current().get(key, seq)
+        let (seq, sv) = self.inner.read_view();
+        #[cfg(test)]
+        self.inner.test_hooks.after_read_view();
+        sv.get(key, seq)
     }
 
     /// A cursor over the live entries of `range` in key order, reading a consistent
@@ -516,4 +545,118 @@ pub(crate) fn half_open<K: AsRef<[u8]>, R: RangeBounds<K>>(
         Bound::Unbounded => None,
     };
     (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Interleavings forced through test-only pause points.
+
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Pause points the tests below use to stop a thread between two steps.
+    #[derive(Default)]
+    pub(crate) struct Hooks {
+        after_read_view: Mutex<Option<Box<dyn Fn() + Send>>>,
+    }
+
+    impl Hooks {
+        /// Called by `get` and `pin_snapshot` once their read view is taken.
+        pub(crate) fn after_read_view(&self) {
+            let hook = self.after_read_view.lock().take();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+    }
+
+    /// Makes the next read pause once its view is taken: returns a receiver that hears when
+    /// it paused and a sender that lets it go on.
+    fn pause_next_read(db: &Db) -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
+        let (paused_tx, paused_rx) = mpsc::channel();
+        let (resume_tx, resume_rx) = mpsc::channel::<()>();
+        let resume_rx = Mutex::new(resume_rx);
+        *db.inner.test_hooks.after_read_view.lock() = Some(Box::new(move || {
+            paused_tx.send(()).unwrap();
+            resume_rx.lock().recv().unwrap();
+        }));
+        (paused_rx, resume_tx)
+    }
+
+    fn manual_options() -> Options {
+        Options {
+            l0_compaction_trigger: 1000,
+            l0_slowdown_trigger: 1000,
+            l0_stop_trigger: 1000,
+            ..Options::default()
+        }
+    }
+
+    /// While a reader is paused between taking its view and reading, a newer write of the
+    /// key, its flush and a full compaction (which drops the older version) all complete.
+    fn overwrite_flush_and_compact(db: &Db) {
+        db.put(b"k", b"new").unwrap();
+        db.flush().unwrap();
+        db.compact().unwrap();
+    }
+
+    // Regression: `get` loaded `visible_seq` and then took `current()`; the newer write, its
+    // flush and the compaction dropping the old version fit between the two, and the read
+    // at the old sequence number saw neither version: NOT_FOUND for a key with a value.
+    #[test]
+    fn a_get_racing_an_overwrite_flush_and_compaction_still_finds_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), manual_options()).unwrap());
+        db.put(b"k", b"old").unwrap();
+        db.flush().unwrap();
+        let (paused, resume) = pause_next_read(&db);
+        let reader = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.get(b"k").unwrap())
+        };
+        paused.recv().unwrap();
+        overwrite_flush_and_compact(&db);
+        resume.send(()).unwrap();
+        let got = reader.join().unwrap();
+        assert!(
+            got.as_deref() == Some(b"old") || got.as_deref() == Some(b"new"),
+            "{got:?}"
+        );
+    }
+
+    // Regression: `pin_snapshot` loaded `visible_seq`, then `current()`, then registered the
+    // pin; compaction's `oldest_snapshot` did not see the pin yet and dropped the version the
+    // snapshot was about to read.
+    #[test]
+    fn a_snapshot_racing_an_overwrite_flush_and_compaction_reads_its_own_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), manual_options()).unwrap());
+        db.put(b"k", b"old").unwrap();
+        db.flush().unwrap();
+        let (paused, resume) = pause_next_read(&db);
+        let taker = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.snapshot().unwrap())
+        };
+        paused.recv().unwrap();
+        overwrite_flush_and_compact(&db);
+        resume.send(()).unwrap();
+        let snapshot = taker.join().unwrap();
+        let seen = snapshot.get(b"k").unwrap();
+        assert!(
+            seen.as_deref() == Some(b"old") || seen.as_deref() == Some(b"new"),
+            "{seen:?}"
+        );
+        // Whatever it saw, it keeps seeing, also after more compactions.
+        db.put(b"k", b"newer").unwrap();
+        db.compact().unwrap();
+        assert_eq!(snapshot.get(b"k").unwrap(), seen);
+        let scanned: Vec<_> = snapshot
+            .scan::<&[u8], _>(..)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        assert_eq!(scanned, vec![(b"k".to_vec(), seen.unwrap())]);
+        assert_eq!(db.get(b"k").unwrap().as_deref(), Some(&b"newer"[..]));
+    }
 }

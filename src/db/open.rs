@@ -179,6 +179,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             ..Stats::default()
         },
         opts,
+        #[cfg(test)]
+        test_hooks: Default::default(),
     });
     if let Err(e) = inner.start_background_threads() {
         let _ = inner.close();
