@@ -37,6 +37,7 @@ pub(crate) struct Task {
 /// Returns whether there was work.
 pub(crate) fn run_background(db: &DbInner) -> Result<bool> {
     let _one_at_a_time = db.compaction.lock();
+    db.check_open()?;
     let version = db.current().version.clone();
     let task = {
         let mut pointers = db.compact_pointers.lock();
@@ -61,6 +62,8 @@ pub(crate) fn run_background(db: &DbInner) -> Result<bool> {
 pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
     db.flush_and_wait()?;
     let _one_at_a_time = db.compaction.lock();
+    // `close` takes the compaction lock before it gives up the directory.
+    db.check_open()?;
     let version = db.current().version.clone();
     let inputs: Vec<(usize, Arc<TableFile>)> = version
         .all_files()
@@ -87,13 +90,25 @@ pub(crate) fn compact_all(db: &DbInner) -> Result<()> {
 /// removed and nothing changes); a failed manifest write also makes the database refuse
 /// writes until reopened.
 pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
-    let outputs = if task.trivial_move {
+    let outputs: Vec<Arc<TableFile>> = if task.trivial_move {
         task.inputs.iter().map(|(_, f)| Arc::clone(f)).collect()
     } else {
         write_outputs(db, &task)?
     };
+    #[cfg(test)]
+    db.test_hooks
+        .pause(crate::db::tests::PausePoint::BeforeCompactionInstall);
 
     let mut versions = db.versions.lock();
+    // A database closing meanwhile gets no new edit: the outputs, which nothing names, go.
+    if let Err(closed) = db.check_open() {
+        if !task.trivial_move {
+            for file in &outputs {
+                file.mark_obsolete();
+            }
+        }
+        return Err(closed);
+    }
     let edit = VersionEdit {
         next_file_number: Some(db.next_file_number()),
         removed: task

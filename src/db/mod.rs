@@ -338,7 +338,7 @@ impl DbInner {
             (seq, sv)
         };
         #[cfg(test)]
-        self.test_hooks.after_read_view();
+        self.test_hooks.pause(tests::PausePoint::AfterReadView);
         pinned
     }
 
@@ -421,7 +421,9 @@ impl Db {
         check_key(key)?;
         let (seq, sv) = self.inner.read_view();
         #[cfg(test)]
-        self.inner.test_hooks.after_read_view();
+        self.inner
+            .test_hooks
+            .pause(tests::PausePoint::AfterReadView);
         sv.get(key, seq)
     }
 
@@ -518,6 +520,13 @@ impl DbInner {
         for handle in threads {
             let _ = handle.join();
         }
+        // A compaction on a caller's thread (`Db::compact`) may be about to append to the
+        // manifest or delete its inputs: the directory is given up only after it finished or
+        // gave up (it checks the closed flag while merging and before installing). Flushes
+        // on callers' threads only switch memtables, under the writer lock, after checking
+        // the closed flag.
+        let _no_compaction = self.compaction.lock();
+        let _no_version_change = self.versions.lock();
         self.lock.lock().take();
         synced
     }
@@ -548,39 +557,60 @@ pub(crate) fn half_open<K: AsRef<[u8]>, R: RangeBounds<K>>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Interleavings forced through test-only pause points.
 
     use super::*;
     use std::sync::mpsc;
 
-    /// Pause points the tests below use to stop a thread between two steps.
+    /// Where a test can make a thread pause, between two steps of the engine.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub(crate) enum PausePoint {
+        /// `get` and `pin_snapshot`, once the read view is taken.
+        AfterReadView,
+        /// A compaction whose outputs are written, before its manifest edit.
+        BeforeCompactionInstall,
+    }
+
+    type Hook = Box<dyn FnOnce() + Send>;
+
+    /// Pause points armed by tests; each fires once.
     #[derive(Default)]
     pub(crate) struct Hooks {
-        after_read_view: Mutex<Option<Box<dyn Fn() + Send>>>,
+        armed: Mutex<Vec<(PausePoint, Hook)>>,
     }
 
     impl Hooks {
-        /// Called by `get` and `pin_snapshot` once their read view is taken.
-        pub(crate) fn after_read_view(&self) {
-            let hook = self.after_read_view.lock().take();
+        /// Runs (and disarms) the hook armed at `point`, if any.
+        pub(crate) fn pause(&self, point: PausePoint) {
+            let hook = {
+                let mut armed = self.armed.lock();
+                let at = armed.iter().position(|(p, _)| *p == point);
+                at.map(|i| armed.remove(i).1)
+            };
             if let Some(hook) = hook {
                 hook();
             }
         }
     }
 
-    /// Makes the next read pause once its view is taken: returns a receiver that hears when
-    /// it paused and a sender that lets it go on.
-    fn pause_next_read(db: &Db) -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
+    /// Makes the next thread to reach `point` pause there: returns a receiver that hears
+    /// when it paused and a sender that lets it go on.
+    pub(crate) fn pause_at(db: &Db, point: PausePoint) -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
         let (paused_tx, paused_rx) = mpsc::channel();
         let (resume_tx, resume_rx) = mpsc::channel::<()>();
-        let resume_rx = Mutex::new(resume_rx);
-        *db.inner.test_hooks.after_read_view.lock() = Some(Box::new(move || {
-            paused_tx.send(()).unwrap();
-            resume_rx.lock().recv().unwrap();
-        }));
+        db.inner.test_hooks.armed.lock().push((
+            point,
+            Box::new(move || {
+                paused_tx.send(()).unwrap();
+                resume_rx.recv().unwrap();
+            }),
+        ));
         (paused_rx, resume_tx)
+    }
+
+    fn pause_next_read(db: &Db) -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
+        pause_at(db, PausePoint::AfterReadView)
     }
 
     fn manual_options() -> Options {
@@ -622,6 +652,77 @@ mod tests {
             got.as_deref() == Some(b"old") || got.as_deref() == Some(b"new"),
             "{got:?}"
         );
+    }
+
+    // Regression: `close` joined the background threads and released LOCK while a
+    // `Db::compact` on another thread went on to append its edit to the manifest and delete
+    // its inputs; a reopen in between then lost those sstables.
+    #[test]
+    fn close_waits_for_a_compaction_on_another_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), manual_options()).unwrap());
+        for round in 0..3u8 {
+            for i in 0..100u8 {
+                db.put(&[i], &[round]).unwrap();
+            }
+            db.flush().unwrap();
+        }
+        let (paused, resume) = pause_at(&db, PausePoint::BeforeCompactionInstall);
+        let compactor = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.compact())
+        };
+        paused.recv().unwrap();
+        let closer = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.close())
+        };
+        // While the compaction is paused, close must not give up the directory. (Before the
+        // fix it returned at once, and the reopen below raced the compaction.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+        while !closer.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let closed_early = closer.is_finished();
+        let reopened_early = closed_early.then(|| Db::open(dir.path(), manual_options()).unwrap());
+        resume.send(()).unwrap();
+        let compacted = compactor.join().unwrap();
+        assert!(
+            matches!(compacted, Ok(()) | Err(Error::Closed)),
+            "{compacted:?}"
+        );
+        closer.join().unwrap().unwrap();
+        assert!(
+            !closed_early,
+            "close returned while a compaction was running"
+        );
+        drop(reopened_early);
+        let db = Db::open(dir.path(), manual_options()).unwrap();
+        for i in 0..100u8 {
+            assert_eq!(db.get(&[i]).unwrap(), Some(vec![2]), "key {i}");
+        }
+    }
+
+    #[test]
+    fn a_flush_or_compaction_after_close_is_refused_and_creates_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), manual_options()).unwrap();
+        db.put(b"k", b"v").unwrap();
+        db.close().unwrap();
+        let before: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(matches!(db.inner.flush_and_wait(), Err(Error::Closed)));
+        assert!(matches!(
+            crate::compaction::compact_all(&db.inner),
+            Err(Error::Closed)
+        ));
+        let after: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(before, after);
     }
 
     // Regression: `pin_snapshot` loaded `visible_seq`, then `current()`, then registered the

@@ -269,6 +269,9 @@ impl DbInner {
     pub(crate) fn flush_and_wait(&self) -> Result<()> {
         {
             let mut writer = self.writer.lock();
+            // Under the writer lock: `close` sets the flag before it takes this lock, so no
+            // WAL is created after close has synced the last one.
+            self.check_open()?;
             self.check_failed()?;
             if !self.current().mem.is_empty() {
                 self.switch_memtable(&mut writer)?;

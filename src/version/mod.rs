@@ -85,7 +85,8 @@ impl TableFile {
         )))
     }
 
-    /// REQUIRES: the edit removing this file is durable in the manifest.
+    /// Deletes the file once the last reference goes. REQUIRES: the edit removing this file
+    /// is durable in the manifest, or no edit ever named it.
     pub(crate) fn mark_obsolete(&self) {
         self.obsolete.store(true, Ordering::Release);
     }
