@@ -52,6 +52,18 @@
 #define TOYKV_MAX_VALUE_LEN 33554432
 
 /**
+ * Most a write batch may charge (1 GiB): each operation counts its key and value plus
+ * `TOYKV_BATCH_OP_OVERHEAD` bytes (what it costs in the memtable). `toykv_batch_put` and
+ * `toykv_batch_delete` return `TOYKV_INVALID_ARGUMENT` past it, leaving the batch unchanged.
+ */
+#define TOYKV_MAX_BATCH_BYTES 1073741824
+
+/**
+ * Bytes each batch operation counts toward `TOYKV_MAX_BATCH_BYTES` beyond its key and value.
+ */
+#define TOYKV_BATCH_OP_OVERHEAD 128
+
+/**
  * Largest accepted `memtable_bytes` option (1 GiB).
  */
 #define TOYKV_MAX_MEMTABLE_BYTES 1073741824
@@ -156,7 +168,8 @@ struct toykv_batch *toykv_batch_new(void);
  * Adds "set `key` to `value`". The bytes are copied.
  *
  * Returns `TOYKV_OK`, or `TOYKV_INVALID_ARGUMENT` for a NULL batch, a NULL pointer with a
- * non-zero length, or a key or value over its limit (the batch is then unchanged).
+ * non-zero length, a key or value over its limit, or a batch that would charge more than
+ * `TOYKV_MAX_BATCH_BYTES` (the batch is then unchanged).
  *
  * # Safety
  * `b` is NULL or a live batch; non-NULL pointers are valid for their lengths.

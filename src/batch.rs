@@ -19,7 +19,7 @@
 // The database's write path and recovery, on another branch, are the crate-internal callers;
 // until they land only the tests use the `pub(crate)` items. Remove this line when they do.
 
-use crate::coding::{put_len_prefixed, put_u32, put_u64, put_u8, varint_len, Decoder};
+use crate::coding::{put_len_prefixed, put_u32, put_u64, put_u8, Decoder};
 use crate::error::DecodeError;
 use crate::log::MAX_RECORD_LEN;
 use crate::types::{
@@ -31,20 +31,33 @@ use crate::{Error, Result};
 /// On disk: never change.
 pub(crate) const BATCH_HEADER_LEN: usize = 12;
 
-/// The largest encoded batch: it must fit in one log record (1 GiB).
+/// The most a batch may charge (see [`BATCH_OP_OVERHEAD`]): 1 GiB, as the largest memtable.
+/// Its encoding is always smaller, so it fits in one log record.
 pub(crate) const MAX_BATCH_BYTES: usize = MAX_RECORD_LEN;
+
+/// What each operation charges against [`MAX_BATCH_BYTES`] on top of its key and value: about
+/// what one memtable entry costs (a skiplist node and its allocations, ~123 bytes measured
+/// for empty values). Counting bytes alone let a 1 GiB batch of 2-byte deletes need tens of
+/// GiB of memtable; with this charge the memory a batch takes when it is written, or
+/// replayed, stays close to what it was charged.
+pub(crate) const BATCH_OP_OVERHEAD: usize = 128;
+
+/// The most operations a batch can hold within [`MAX_BATCH_BYTES`].
+const MAX_BATCH_OPS: usize = MAX_BATCH_BYTES / BATCH_OP_OVERHEAD;
 
 /// A group of puts and deletes that the database applies all together or not at all.
 ///
 /// Operations apply in the order they were added, so a later operation on the same key wins.
-/// An encoded batch may hold at most 1 GiB (its keys and values plus a few bytes per
-/// operation); split larger updates into several batches.
+/// A batch may charge at most 1 GiB, each operation counting its key and value plus 128
+/// bytes (what it will cost in the memtable); split larger updates into several batches.
 #[derive(Debug, Clone, Default)]
 pub struct WriteBatch {
     /// The operations, encoded as in the WAL payload after its header.
     rep: Vec<u8>,
     /// How many operations `rep` holds.
     count: u32,
+    /// The sum of each operation's key, value and [`BATCH_OP_OVERHEAD`].
+    charge: usize,
 }
 
 /// One operation of a batch, borrowed from the batch or from a WAL record.
@@ -68,16 +81,11 @@ impl WriteBatch {
     ///
     /// `InvalidArgument` when the key is longer than [`MAX_KEY_LEN`],
     /// the value longer than [`MAX_VALUE_LEN`], or the batch would
-    /// grow past 1 GiB encoded. The batch is unchanged then.
+    /// charge more than 1 GiB (see [`WriteBatch`]). The batch is unchanged then.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(value)?;
-        let op_len = 1
-            + varint_len(key.len() as u64)
-            + key.len()
-            + varint_len(value.len() as u64)
-            + value.len();
-        check_room(self.approximate_bytes(), op_len, self.count)?;
+        self.charge = check_room(self.charge, key.len() + value.len())?;
         put_u8(&mut self.rep, ValueKind::Put as u8);
         put_len_prefixed(&mut self.rep, key);
         put_len_prefixed(&mut self.rep, value);
@@ -90,11 +98,11 @@ impl WriteBatch {
     /// # Errors
     ///
     /// `InvalidArgument` when the key is longer than [`MAX_KEY_LEN`] or
-    /// the batch would grow past 1 GiB encoded. The batch is unchanged then.
+    /// the batch would charge more than 1 GiB (see [`WriteBatch`]). The batch is unchanged
+    /// then.
     pub fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        let op_len = 1 + varint_len(key.len() as u64) + key.len();
-        check_room(self.approximate_bytes(), op_len, self.count)?;
+        self.charge = check_room(self.charge, key.len())?;
         put_u8(&mut self.rep, ValueKind::Delete as u8);
         put_len_prefixed(&mut self.rep, key);
         self.count += 1;
@@ -105,6 +113,7 @@ impl WriteBatch {
     pub fn clear(&mut self) {
         self.rep.clear();
         self.count = 0;
+        self.charge = 0;
     }
 
     /// The number of operations.
@@ -143,21 +152,18 @@ impl WriteBatch {
     }
 }
 
-/// Checks that one more operation of `op_len` bytes fits a batch of `bytes` (encoded,
-/// header included) holding `count` operations.
-fn check_room(bytes: usize, op_len: usize, count: u32) -> Result<()> {
-    if count == u32::MAX {
-        return Err(Error::invalid(format!(
-            "write batch already holds the maximum of {} operations",
-            u32::MAX
-        )));
+/// The charge of a batch that charged `charge` after one more operation whose key and value
+/// hold `data` bytes, if that stays within [`MAX_BATCH_BYTES`]. (The encoding of an operation,
+/// at most 21 bytes beyond its key and value, is always below its charge, and so is the
+/// operation count below `u32::MAX`.)
+fn check_room(charge: usize, data: usize) -> Result<usize> {
+    match charge.checked_add(data + BATCH_OP_OVERHEAD) {
+        Some(total) if total <= MAX_BATCH_BYTES => Ok(total),
+        _ => Err(Error::invalid(format!(
+            "write batch would exceed the limit of {MAX_BATCH_BYTES} bytes (each operation \
+             counts its key and value plus {BATCH_OP_OVERHEAD} bytes)"
+        ))),
     }
-    if bytes.saturating_add(op_len) > MAX_BATCH_BYTES {
-        return Err(Error::invalid(format!(
-            "write batch would exceed the limit of {MAX_BATCH_BYTES} bytes"
-        )));
-    }
-    Ok(())
 }
 
 /// The operations of a [`WriteBatch`], in insertion order.
@@ -243,7 +249,14 @@ pub(crate) fn decode_record(payload: &[u8]) -> Result<(SeqNum, Vec<BatchOp<'_>>)
             offset: 0,
         });
     }
-    // Every operation takes at least two bytes, which bounds the count a payload can back.
+    // No batch this engine writes holds more; the bound keeps a damaged or hostile count from
+    // costing memory out of proportion to the bytes (each operation takes at least two).
+    if count as usize > MAX_BATCH_OPS {
+        return Err(DecodeError {
+            field: "batch count (above the operation limit)",
+            offset: count_at,
+        });
+    }
     let mut ops = Vec::with_capacity((count as usize).min(d.remaining() / 2));
     while !d.is_empty() {
         if ops.len() == count as usize {
@@ -383,12 +396,49 @@ mod tests {
 
     #[test]
     fn batch_limits_are_invalid_arguments() {
-        assert!(check_room(BATCH_HEADER_LEN, 10, 0).is_ok());
-        assert!(check_room(MAX_BATCH_BYTES - 10, 10, 5).is_ok());
-        let too_big = check_room(MAX_BATCH_BYTES - 10, 11, 5).unwrap_err();
+        let at_limit = MAX_BATCH_BYTES - 10 - BATCH_OP_OVERHEAD;
+        assert_eq!(check_room(at_limit, 10).unwrap(), MAX_BATCH_BYTES);
+        let too_big = check_room(at_limit, 11).unwrap_err();
         assert_eq!(too_big.kind(), ErrorKind::InvalidArgument);
-        let too_many = check_room(100, 1, u32::MAX).unwrap_err();
-        assert_eq!(too_many.kind(), ErrorKind::InvalidArgument);
+        assert!(too_big.to_string().contains("plus 128 bytes"), "{too_big}");
+        assert!(check_room(usize::MAX - 5, 1).is_err());
+    }
+
+    // Regression: a batch was limited in bytes only, so 1 GiB of 2-byte deletes (half a
+    // billion operations) was accepted and needed tens of GiB of memtable when written or
+    // replayed.
+    #[test]
+    fn tiny_operations_are_limited_by_their_memtable_cost() {
+        let mut batch = WriteBatch::new();
+        let mut refused = None;
+        for i in 0..=MAX_BATCH_OPS {
+            if let Err(e) = batch.delete(b"") {
+                refused = Some((i, e));
+                break;
+            }
+        }
+        let (at, err) = refused.expect("the batch was never refused");
+        assert_eq!(at, MAX_BATCH_OPS, "refused after {at} operations");
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        // The refused operation left the batch as it was; it is still usable.
+        assert_eq!(batch.len(), MAX_BATCH_OPS);
+        assert_eq!(
+            batch.approximate_bytes(),
+            BATCH_HEADER_LEN + 2 * MAX_BATCH_OPS
+        );
+        batch.clear();
+        batch.delete(b"").unwrap();
+        assert_eq!(batch.len(), 1);
+    }
+
+    #[test]
+    fn a_record_counting_more_operations_than_a_batch_can_hold_is_corrupt() {
+        let mut payload = Vec::new();
+        put_u64(&mut payload, 1);
+        put_u32(&mut payload, MAX_BATCH_OPS as u32 + 1);
+        let err = decode_record(&payload).unwrap_err();
+        assert_eq!(err.field, "batch count (above the operation limit)");
+        assert_eq!(err.offset, 8);
     }
 
     #[test]
@@ -437,7 +487,10 @@ mod tests {
 
         let mut huge_count = good.clone();
         huge_count[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(decode_record(&huge_count).unwrap_err().field, "batch count");
+        assert!(decode_record(&huge_count)
+            .unwrap_err()
+            .field
+            .starts_with("batch count"));
 
         let mut trailing = good.clone();
         trailing.push(0);

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use toykv::env::FaultFs;
-use toykv::{Db, ErrorKind, Options};
+use toykv::{Db, ErrorKind, Options, WriteBatch};
 
 #[test]
 fn wal_recovery_restores_300k_records() {
@@ -251,5 +251,42 @@ fn the_manifest_is_rolled_over_instead_of_growing_without_bound() {
         for i in 0..10 {
             assert_eq!(db.get(&key(round * 10 + i)).unwrap(), Some(value(i, round)));
         }
+    }
+}
+
+// Regression (issue 16): replay inserted a whole WAL record into one memtable before
+// checking its size, so a batch far larger than the memtable needed its full size in memory
+// at open. It is now written out in memtable-sized sstables.
+#[test]
+fn a_batch_larger_than_the_memtable_replays_in_memtable_sized_pieces() {
+    let fs = std::sync::Arc::new(FaultFs::new());
+    let opts = || Options {
+        fs: fs.clone(),
+        ..small_options()
+    };
+    let db = Db::open("/db", opts()).unwrap();
+    let mut batch = WriteBatch::new();
+    for i in 0..10_000 {
+        batch.put(&key(i), &value(i, 7)).unwrap();
+    }
+    db.write(&batch).unwrap();
+    db.sync().unwrap();
+    // The state kill -9 leaves: the batch only in the WAL.
+    let image = fs.snapshot_copy();
+    drop(db);
+    let recovered = Db::open(
+        "/db",
+        Options {
+            fs: image,
+            ..small_options()
+        },
+    )
+    .unwrap();
+    let tables = recovered.property("toykv.sstables").unwrap();
+    assert!(tables.lines().count() >= 10, "replayed into:\n{tables}");
+    let all = scan_all(&recovered);
+    assert_eq!(all.len(), 10_000);
+    for (i, (k, v)) in all.into_iter().enumerate() {
+        assert_eq!((k, v), (key(i), value(i, 7)));
     }
 }

@@ -110,12 +110,15 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             for (seq, op) in (first_seq..).zip(ops) {
                 mem.insert(op.key, seq, op.kind, op.value);
                 last_seq = last_seq.max(seq);
-            }
-            if mem.approximate_bytes() >= limit {
-                let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
-                next_file += 1;
-                version = add_l0(&version, file, &manifest_path)?;
-                mem = MemTable::new(0);
+                // A full memtable is written out even in the middle of a batch, so replay
+                // needs no more memory than a memtable however large the batch: every file
+                // written here becomes live at once, with the new manifest below.
+                if mem.approximate_bytes() >= limit {
+                    let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
+                    next_file += 1;
+                    version = add_l0(&version, file, &manifest_path)?;
+                    mem = MemTable::new(0);
+                }
             }
             Ok(())
         })?;

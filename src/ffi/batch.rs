@@ -26,7 +26,8 @@ pub extern "C" fn toykv_batch_new() -> *mut toykv_batch {
 /// Adds "set `key` to `value`". The bytes are copied.
 ///
 /// Returns `TOYKV_OK`, or `TOYKV_INVALID_ARGUMENT` for a NULL batch, a NULL pointer with a
-/// non-zero length, or a key or value over its limit (the batch is then unchanged).
+/// non-zero length, a key or value over its limit, or a batch that would charge more than
+/// `TOYKV_MAX_BATCH_BYTES` (the batch is then unchanged).
 ///
 /// # Safety
 /// `b` is NULL or a live batch; non-NULL pointers are valid for their lengths.

@@ -2,7 +2,7 @@
 
 use super::database::toykv_db;
 use super::guard::{guard_status, guard_value, Failure};
-use super::handles::{bound, bytes, from_handle, handle, handle_mut, into_handle, out};
+use super::handles::{bound, bytes, from_handle, handle, handle_mut, into_handle, out, out_ptr};
 use super::status::toykv_status;
 use super::TOYKV_MAX_KEY_LEN;
 use crate::Cursor;
@@ -96,16 +96,17 @@ pub unsafe extern "C" fn toykv_cursor_next(
     err: *mut *mut c_char,
 ) -> c_int {
     guard_status(err, || {
+        // The out-pointers stay raw: a caller may pass one `size_t *` for both lengths (or
+        // one pointer for both addresses) to ignore one, and two `&mut` to one place would
+        // be undefined behaviour. They are written one after the other; the value's win.
+        let (key, key_len, value, value_len) = (
+            out_ptr(key, "key")?,
+            out_ptr(key_len, "key_len")?,
+            out_ptr(value, "value")?,
+            out_ptr(value_len, "value_len")?,
+        );
         // SAFETY: forwarded contract.
-        let (c, key, key_len, value, value_len) = unsafe {
-            (
-                handle_mut(c, "cursor")?,
-                out(key, "key")?,
-                out(key_len, "key_len")?,
-                out(value, "value")?,
-                out(value_len, "value_len")?,
-            )
-        };
+        let c = unsafe { handle_mut(c, "cursor")? };
         let Some((k, v)) = c.cursor.next_entry()? else {
             return Ok(toykv_status::TOYKV_END);
         };
@@ -116,8 +117,14 @@ pub unsafe extern "C" fn toykv_cursor_next(
                 bytes.as_ptr().cast()
             }
         };
-        (*key, *key_len) = (pointer(k), k.len());
-        (*value, *value_len) = (pointer(v), v.len());
+        // SAFETY: each pointer is non-NULL (checked above) and writable per this function's
+        // contract; no reference to any of them exists.
+        unsafe {
+            key.write(pointer(k));
+            key_len.write(k.len());
+            value.write(pointer(v));
+            value_len.write(v.len());
+        }
         Ok(toykv_status::TOYKV_OK)
     })
 }

@@ -2,7 +2,7 @@
 
 use super::batch::toykv_batch;
 use super::guard::{c_string, guard_status, guard_value, invalid, malloc_copy, Failure};
-use super::handles::{bytes, c_path, from_handle, handle, into_handle, out, text};
+use super::handles::{bytes, c_path, from_handle, handle, into_handle, out, out_ptr, text};
 use super::options::toykv_options;
 use super::status::toykv_status;
 use super::{TOYKV_MAX_KEY_LEN, TOYKV_MAX_VALUE_LEN};
@@ -176,13 +176,10 @@ pub(crate) unsafe fn get_with(
     value_len_out: *mut usize,
 ) -> Result<toykv_status, Failure> {
     // SAFETY: forwarded contract.
-    let (key, value_out, value_len_out) = unsafe {
-        (
-            bytes(key, key_len, "key", TOYKV_MAX_KEY_LEN)?,
-            out(value_out, "value_out")?,
-            out(value_len_out, "value_len_out")?,
-        )
-    };
+    let key = unsafe { bytes(key, key_len, "key", TOYKV_MAX_KEY_LEN)? };
+    // Raw, as in `toykv_cursor_next`: nothing stops a caller from aliasing them.
+    let value_out = out_ptr(value_out, "value_out")?;
+    let value_len_out = out_ptr(value_len_out, "value_len_out")?;
     let Some(value) = read(key)? else {
         return Ok(toykv_status::TOYKV_NOT_FOUND);
     };
@@ -193,8 +190,11 @@ pub(crate) unsafe fn get_with(
             message: format!("out of memory copying a value of {} bytes", value.len()),
         });
     }
-    *value_out = copy;
-    *value_len_out = value.len();
+    // SAFETY: both are non-NULL (checked above) and writable per the caller's contract.
+    unsafe {
+        value_out.write(copy);
+        value_len_out.write(value.len());
+    }
     Ok(toykv_status::TOYKV_OK)
 }
 

@@ -38,6 +38,16 @@ pub(crate) unsafe fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, Fa
     unsafe { ptr.as_mut() }.ok_or_else(|| invalid(format!("{what} is NULL")))
 }
 
+/// An out-parameter kept as a raw pointer, for functions whose out-parameters may alias one
+/// another (writing through two `&mut` to one place would be undefined behaviour). NULL is
+/// `TOYKV_INVALID_ARGUMENT`; the caller writes with `ptr::write` once the call succeeded.
+pub(crate) fn out_ptr<T>(ptr: *mut T, what: &str) -> Result<*mut T, Failure> {
+    if ptr.is_null() {
+        return Err(invalid(format!("{what} is NULL")));
+    }
+    Ok(ptr)
+}
+
 /// The byte string `(ptr, len)`. `(NULL, 0)` is the empty string; `(NULL, n > 0)` and
 /// lengths above `limit` are invalid (checked before any byte is read).
 ///

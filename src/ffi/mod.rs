@@ -37,6 +37,12 @@ pub use status::*;
 pub const TOYKV_MAX_KEY_LEN: usize = 65536;
 /// Largest value accepted, in bytes (32 MiB); larger values get `TOYKV_INVALID_ARGUMENT`.
 pub const TOYKV_MAX_VALUE_LEN: usize = 33554432;
+/// Most a write batch may charge (1 GiB): each operation counts its key and value plus
+/// `TOYKV_BATCH_OP_OVERHEAD` bytes (what it costs in the memtable). `toykv_batch_put` and
+/// `toykv_batch_delete` return `TOYKV_INVALID_ARGUMENT` past it, leaving the batch unchanged.
+pub const TOYKV_MAX_BATCH_BYTES: usize = 1073741824;
+/// Bytes each batch operation counts toward `TOYKV_MAX_BATCH_BYTES` beyond its key and value.
+pub const TOYKV_BATCH_OP_OVERHEAD: usize = 128;
 /// Largest accepted `memtable_bytes` option (1 GiB).
 pub const TOYKV_MAX_MEMTABLE_BYTES: usize = 1073741824;
 /// Largest accepted `block_bytes` option (4 MiB).

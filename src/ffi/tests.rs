@@ -49,6 +49,8 @@ fn header_limits_match_the_engine() {
     assert_eq!(TOYKV_MAX_KEY_LEN, crate::types::MAX_KEY_LEN);
     assert_eq!(TOYKV_MAX_VALUE_LEN, crate::types::MAX_VALUE_LEN);
     assert_eq!(TOYKV_MAX_MEMTABLE_BYTES, crate::options::MAX_MEMTABLE_BYTES);
+    assert_eq!(TOYKV_MAX_BATCH_BYTES, crate::batch::MAX_BATCH_BYTES);
+    assert_eq!(TOYKV_BATCH_OP_OVERHEAD, crate::batch::BATCH_OP_OVERHEAD);
     assert_eq!(TOYKV_MAX_BLOCK_BYTES, crate::options::MAX_BLOCK_BYTES);
     assert_eq!(
         TOYKV_MAX_BLOOM_BITS_PER_KEY,

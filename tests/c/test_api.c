@@ -1288,6 +1288,36 @@ out:
     tmpdir_remove(dir);
 }
 
+/* Regression (issue 16): toykv_cursor_next turned its four out-pointers into separate Rust
+ * `&mut` references, so one `size_t *` passed for both lengths (to ignore one) was undefined
+ * behaviour. Aliased outputs are allowed: they are written key first, then value. */
+static void cursor_next_accepts_aliased_outputs(void) {
+    char *dir = tmpdir_new();
+    toykv_db *db = open_abcde(dir);
+    toykv_cursor *c = NULL;
+    const void *p = NULL, *k = NULL;
+    size_t n = 0;
+    char *err;
+
+    if (db == NULL)
+        goto out;
+    c = CURSOR_OPEN(db, NULL, 0, NULL, 0);
+    if (c == NULL)
+        goto close;
+    /* One pointer and one length for both: the value's survive. */
+    EXPECT(TOYKV_OK, toykv_cursor_next(c, &p, &n, &p, &n, &err));
+    CHECK(bytes_eq(p, n, "1", 1));
+    /* One length for both, separate pointers. */
+    EXPECT(TOYKV_OK, toykv_cursor_next(c, &k, &n, &p, &n, &err));
+    CHECK(n == 1 && memcmp(k, "b", 1) == 0 && memcmp(p, "2", 1) == 0);
+    CHECK_NEXT(c, "d", "4"); /* "c" is deleted in open_abcde's data */
+    toykv_cursor_close(c);
+close:
+    CLOSE_DB(db);
+out:
+    tmpdir_remove(dir);
+}
+
 static void a_cursor_sees_the_database_as_of_its_open(void) {
     char *dir = tmpdir_new();
     toykv_db *db = open_abcde(dir);
@@ -1990,6 +2020,7 @@ int main(void) {
     RUN_TEST(cursor_end_is_sticky_until_a_seek);
     RUN_TEST(cursor_bounds_are_copied_at_open);
     RUN_TEST(cursor_returned_pointers_stay_valid_until_the_next_call);
+    RUN_TEST(cursor_next_accepts_aliased_outputs);
     RUN_TEST(a_cursor_sees_the_database_as_of_its_open);
     RUN_TEST(a_cursor_survives_its_database_being_closed);
     RUN_TEST(a_snapshot_survives_later_overwrites_and_deletes);
