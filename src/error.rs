@@ -44,8 +44,8 @@ pub enum Error {
     #[error("the database is closed")]
     Closed,
 
-    /// An earlier write-path failure (a failed WAL or manifest fsync, a failed flush) left
-    /// the database unable to promise durability; it stays failed until reopened.
+    /// An earlier failed write or fsync of the WAL or the manifest (or a failed switch to a
+    /// new WAL) left the state on disk unknown: writes stop until the database is reopened.
     #[error("the database stopped accepting writes after an earlier failure: {0}")]
     Poisoned(Box<Error>),
 }

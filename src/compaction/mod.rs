@@ -18,7 +18,7 @@ use crate::iterators::InternalIterator;
 use crate::sstable::TableBuilder;
 use crate::types::{SeqNum, ValueKind};
 use crate::version::{inconsistent, TableFile, VersionEdit};
-use crate::Result;
+use crate::{Error, Result};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -33,16 +33,25 @@ pub(crate) struct Task {
     pub trivial_move: bool,
 }
 
+/// What a round of background compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ran,
+    /// No level needed compaction.
+    Idle,
+    /// The task picked needs a file an earlier compaction found corrupt.
+    Blocked,
+}
+
 /// One round of background compaction: picks a task (if any level needs one) and runs it.
-/// Returns whether there was work.
-pub(crate) fn run_background(db: &DbInner) -> Result<bool> {
+pub(crate) fn run_background(db: &DbInner) -> Result<Outcome> {
     let _one_at_a_time = db.compaction.lock();
     db.check_open()?;
     let version = db.current().version.clone();
     let task = {
         let mut pointers = db.compact_pointers.lock();
         let Some(task) = policy::pick(&version, &db.opts, &pointers) else {
-            return Ok(false);
+            return Ok(Outcome::Idle);
         };
         // The next compaction of this level starts after this file.
         if let Some((level, first)) = task.inputs.first() {
@@ -52,9 +61,14 @@ pub(crate) fn run_background(db: &DbInner) -> Result<bool> {
         }
         task
     };
+    // A corrupt file stays where it is: compacting around it in L0 would move newer data
+    // below it, and reading it again would only fail again.
+    if task.inputs.iter().any(|(_, f)| f.is_corrupt()) {
+        return Ok(Outcome::Blocked);
+    }
     execute(db, task)?;
     db.stats.compactions.fetch_add(1, Ordering::Relaxed);
-    Ok(true)
+    Ok(Outcome::Ran)
 }
 
 /// Flushes the memtables, then merges every sstable into one sorted run at the last level
@@ -93,7 +107,7 @@ pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
     let outputs: Vec<Arc<TableFile>> = if task.trivial_move {
         task.inputs.iter().map(|(_, f)| Arc::clone(f)).collect()
     } else {
-        write_outputs(db, &task)?
+        write_outputs(db, &task).inspect_err(|e| note_corrupt_input(db, &task, e))?
     };
     #[cfg(test)]
     db.test_hooks
@@ -143,6 +157,21 @@ pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// When `error` is corruption in one of the task's inputs, marks that file so that no
+/// compaction reads it again, and names it in `toykv.stats`. Reads of it go on reporting the
+/// corruption; the write path goes on (see doc/RELIABILITY.md).
+fn note_corrupt_input(db: &DbInner, task: &Task, error: &Error) {
+    let Error::Corruption { path, .. } = error else {
+        return;
+    };
+    for (_, file) in &task.inputs {
+        if table_path(&db.dir, file.meta.number) == *path && !file.is_corrupt() {
+            file.mark_corrupt();
+            db.bg_errors.lock().corrupt_files.push(file.meta.number);
+        }
+    }
 }
 
 /// Merges the inputs into new sstables; on error removes whatever it wrote.

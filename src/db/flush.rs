@@ -18,6 +18,26 @@ use crate::{Error, Result};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Delays between retries of failing background work: doubling from 10 ms up to 1 s, so a
+/// passing fault costs little and a lasting one does not spin.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let delay = Duration::from_millis(10) * 2u32.pow(self.failures.min(7));
+        self.failures += 1;
+        delay.min(Duration::from_secs(1))
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
 
 impl DbInner {
     /// The flush thread: flushes frozen memtables, oldest first, until shutdown. It holds
@@ -27,10 +47,24 @@ impl DbInner {
             let sv = db.current();
             !sv.frozen.is_empty() && sv.version.files(0).len() < db.opts.l0_stop_trigger
         };
+        let mut backoff = Backoff::default();
         while self.wait_for_work(ready) {
-            if let Err(e) = self.flush_oldest() {
-                // Kept and returned to the next write; reads go on from what is installed.
-                self.fail(e);
+            match self.flush_oldest() {
+                Ok(()) => {
+                    self.bg_errors.lock().flush = None;
+                    backoff.reset();
+                }
+                // A failed manifest edit already stopped writes (`log_edit`). Any other
+                // failure (writing the sstable) lost nothing: the memtable stays frozen, its
+                // WAL stays, writers that must wait for it get the error, and it is retried.
+                Err(e) => {
+                    let mut errors = self.bg_errors.lock();
+                    errors.flush = Some(e);
+                    errors.flush_failures += 1;
+                    drop(errors);
+                    self.wake_all();
+                    self.pause_unless_shutting_down(backoff.next());
+                }
             }
             self.wake_all();
         }
@@ -40,15 +74,44 @@ impl DbInner {
     pub(crate) fn compaction_loop(self: Arc<Self>) {
         let needed =
             |db: &DbInner| policy::most_urgent_level(&db.current().version, &db.opts).is_some();
+        let mut backoff = Backoff::default();
         while self.wait_for_work(needed) {
             match compaction::run_background(&self) {
-                Ok(_) | Err(Error::Closed) => {}
-                // Kept and returned to the next write; reads go on from what is installed.
+                Ok(compaction::Outcome::Ran) => {
+                    self.bg_errors.lock().compaction = None;
+                    backoff.reset();
+                }
+                Ok(compaction::Outcome::Idle) | Err(Error::Closed) => {}
+                // The task needs a file found corrupt: try again later (another task may be
+                // picked by then), without spinning.
+                Ok(compaction::Outcome::Blocked) => {
+                    self.pause_unless_shutting_down(backoff.next());
+                }
+                // Nothing was installed and nothing lost (a failed manifest edit already
+                // stopped writes); writers stalled on L0 get the error; retried later.
                 Err(e) => {
-                    self.fail(e);
+                    self.record_compaction_error(e);
+                    self.wake_all();
+                    self.pause_unless_shutting_down(backoff.next());
                 }
             }
             self.wake_all();
+        }
+    }
+
+    /// Keeps a compaction's failure for `toykv.stats` and stalled writers.
+    pub(crate) fn record_compaction_error(&self, error: Error) {
+        let mut errors = self.bg_errors.lock();
+        errors.compaction = Some(error);
+        errors.compaction_failures += 1;
+    }
+
+    /// Sleeps for `delay`, or less if the database starts shutting down.
+    fn pause_unless_shutting_down(&self, delay: Duration) {
+        let deadline = Instant::now() + delay;
+        let mut bg = self.bg.lock();
+        while !bg.shutting_down && Instant::now() < deadline {
+            self.bg_cv.wait_until(&mut bg, deadline);
         }
     }
 

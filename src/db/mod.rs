@@ -143,6 +143,19 @@ impl Stats {
     }
 }
 
+/// The last failure of each kind of background work, and how often each failed.
+#[derive(Debug, Default)]
+pub(crate) struct BackgroundErrors {
+    /// Set by a failed flush, cleared by the next one that succeeds.
+    pub flush: Option<Error>,
+    /// Set by a failed compaction, cleared by the next one that succeeds.
+    pub compaction: Option<Error>,
+    pub flush_failures: u64,
+    pub compaction_failures: u64,
+    /// Sstables a compaction found corrupt: no compaction reads them again.
+    pub corrupt_files: Vec<u64>,
+}
+
 /// The shared state of one open database.
 pub(crate) struct DbInner {
     pub dir: PathBuf,
@@ -164,9 +177,16 @@ pub(crate) struct DbInner {
     bg: Mutex<BgState>,
     bg_cv: Condvar,
     bg_threads: Mutex<Vec<JoinHandle<()>>>,
-    /// Set by a failure that may have lost data; writes then fail until reopen.
+    /// Set by a failed write or fsync of the WAL or the manifest (the state on disk is then
+    /// unknown): writes, flushes and compactions stop until reopen.
     failed: AtomicBool,
     failure: Mutex<Option<Error>>,
+    /// Set when the WAL itself failed: `sync` and `close` can no longer promise that
+    /// acknowledged writes are durable. Other failures leave the WALs to be fsynced.
+    wal_failed: AtomicBool,
+    /// Failures of background flushes and compactions: reported in `toykv.stats` and to
+    /// writers that would have to wait for the failing work, retried, never sticky.
+    pub(crate) bg_errors: Mutex<BackgroundErrors>,
     closed: AtomicBool,
     /// Sequence numbers pinned by open snapshots, with counts.
     snapshots: Mutex<BTreeMap<SeqNum, usize>>,
@@ -300,17 +320,32 @@ impl DbInner {
     }
 
     /// Fails when an earlier error made the database stop accepting writes.
-    fn check_failed(&self) -> Result<()> {
+    pub(crate) fn check_failed(&self) -> Result<()> {
         if !self.failed.load(Ordering::Acquire) {
             return Ok(());
         }
+        self.poisoned()
+    }
+
+    /// Fails when the WAL failed, so that writes acknowledged earlier cannot be made durable.
+    fn check_wal_failed(&self) -> Result<()> {
+        if !self.wal_failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.poisoned()
+    }
+
+    fn poisoned(&self) -> Result<()> {
         match &*self.failure.lock() {
             Some(e) => Err(Error::Poisoned(Box::new(e.duplicate()))),
             None => Ok(()),
         }
     }
 
-    /// Records `error` as the database's sticky failure (the first one wins) and returns it.
+    /// Records `error`, a failed write or fsync of the manifest or a failed switch to a new
+    /// WAL, as the database's sticky failure (the first one wins) and returns it. Writes,
+    /// flushes and compactions stop until reopen; the WALs stay intact and `sync`/`close`
+    /// still fsync them (see doc/RELIABILITY.md).
     pub(crate) fn fail(&self, error: Error) -> Error {
         let mut failure = self.failure.lock();
         if failure.is_none() {
@@ -320,6 +355,13 @@ impl DbInner {
         drop(failure);
         self.wake_all();
         error
+    }
+
+    /// As [`DbInner::fail`], for a failed write or fsync of the WAL itself: acknowledged
+    /// writes may be lost, so `sync` and `close` report it from now on.
+    pub(crate) fn fail_wal(&self, error: Error) -> Error {
+        self.wal_failed.store(true, Ordering::Release);
+        self.fail(error)
     }
 
     fn wake_all(&self) {
@@ -448,7 +490,12 @@ impl Db {
         Ok(Snapshot::new(Arc::clone(&self.inner), seq, sv))
     }
 
-    /// Makes every write that returned before durable (fsyncs the WAL).
+    /// Makes every write that returned before durable (fsyncs the WALs).
+    ///
+    /// # Errors
+    /// `Closed`; `Io` from the fsync; `Poisoned` once a failure of the WAL itself made
+    /// earlier writes' durability unknown. Other failures (a manifest write, a flush or a
+    /// compaction) do not stop `sync`.
     pub fn sync(&self) -> Result<()> {
         self.inner.check_open()?;
         self.inner.sync_wal()
@@ -486,9 +533,9 @@ impl Db {
     /// `Closed`. Closing twice is a no-op.
     ///
     /// # Errors
-    /// `Io` when the final WAL fsync fails, and `Poisoned` when an earlier failure stopped
-    /// writes: in both cases some acknowledged writes may not be durable. The database is
-    /// closed and its directory released all the same.
+    /// `Io` when the final WAL fsync fails, and `Poisoned` when an earlier failure of the
+    /// WAL itself did: in both cases some acknowledged writes may not be durable. The
+    /// database is closed and its directory released all the same.
     pub fn close(&self) -> Result<()> {
         self.inner.close()
     }

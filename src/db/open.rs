@@ -174,6 +174,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         bg_threads: Mutex::new(Vec::new()),
         failed: AtomicBool::new(false),
         failure: Mutex::new(None),
+        wal_failed: AtomicBool::new(false),
+        bg_errors: Mutex::new(Default::default()),
         closed: AtomicBool::new(false),
         snapshots: Mutex::new(BTreeMap::<SeqNum, usize>::new()),
         stats: Stats {

@@ -118,12 +118,52 @@ fn stats(db: &DbInner) -> String {
         db.stats.write_stops.load(Ordering::Relaxed),
         db.stats.longest_stall_micros.load(Ordering::Relaxed) as f64 / 1000.0
     );
+    background_errors(db, &mut out);
     let _ = writeln!(out, "block cache: {hits} hits, {misses} misses");
     let _ = writeln!(
         out,
         "bloom filter: {filter_checks} checks, {filter_negatives} reads avoided"
     );
     out
+}
+
+/// Failed flushes and compactions (retried, not sticky), the files compaction found corrupt,
+/// and whether writes stopped for good.
+fn background_errors(db: &DbInner, out: &mut String) {
+    let errors = db.bg_errors.lock();
+    let last = |e: &Option<Error>| e.as_ref().map_or("none".to_string(), |e| e.to_string());
+    let _ = writeln!(
+        out,
+        "failed flushes: {} (failing now: {})",
+        errors.flush_failures,
+        last(&errors.flush)
+    );
+    let _ = writeln!(
+        out,
+        "failed compactions: {} (failing now: {})",
+        errors.compaction_failures,
+        last(&errors.compaction)
+    );
+    let corrupt: Vec<String> = errors
+        .corrupt_files
+        .iter()
+        .map(|&n| crate::filename::table_file_name(n))
+        .collect();
+    let _ = writeln!(
+        out,
+        "corrupt sstables left out of compaction: {}",
+        if corrupt.is_empty() {
+            "none".to_string()
+        } else {
+            corrupt.join(" ")
+        }
+    );
+    drop(errors);
+    let writes = match db.check_failed() {
+        Ok(()) => "accepted".to_string(),
+        Err(e) => e.to_string(),
+    };
+    let _ = writeln!(out, "writes: {writes}");
 }
 
 /// Printable ASCII as is, everything else (and backslash) as `\xNN`.

@@ -142,7 +142,7 @@ impl DbInner {
             }
         });
         if let Err(e) = logged {
-            return Err(self.fail(e));
+            return Err(self.fail_wal(e));
         }
 
         let mem = Arc::clone(&self.current.read().mem);
@@ -201,6 +201,12 @@ impl DbInner {
                 if let Err(e) = self.check_failed().and_then(|()| self.check_open()) {
                     break Err(e);
                 }
+                // Waiting for a flush or compaction that keeps failing would hang the writer:
+                // it gets the failure instead (the work is retried; later writes may pass).
+                let l0_full = sv.version.files(0).len() >= self.opts.l0_stop_trigger;
+                if let Some(e) = self.failing_work(l0_full) {
+                    break Err(e);
+                }
                 stalled_since.get_or_insert_with(Instant::now);
                 self.bg_cv.wait(&mut bg);
             }
@@ -216,9 +222,14 @@ impl DbInner {
     /// The old WAL is kept among the retired ones rather than fsynced here (an fsync of a
     /// whole WAL would stall every writer): `sync` fsyncs it later, unless its memtable was
     /// flushed first, which makes it unnecessary.
+    ///
+    /// # Errors
+    /// A failure to create the new WAL (or to fsync the directory naming it) stops writes
+    /// until reopen, whichever thread switched: whether the file exists after a crash is
+    /// unknown. The old WALs are intact, so `sync` and `close` still make them durable.
     pub(crate) fn switch_memtable(&self, writer: &mut MutexGuard<'_, WriterState>) -> Result<()> {
         let number = self.new_file_number();
-        let new_wal = Wal::create(&*self.fs, &self.dir, number)?;
+        let new_wal = Wal::create(&*self.fs, &self.dir, number).map_err(|e| self.fail(e))?;
         let old_wal = std::mem::replace(&mut writer.wal, new_wal);
         let still_frozen: Vec<u64> = self
             .current()
@@ -256,12 +267,12 @@ impl DbInner {
     /// fsyncs the WALs of frozen memtables, then the active WAL: afterwards every write that
     /// returned is durable.
     pub(crate) fn sync_all_wals(&self, writer: &mut WriterState) -> Result<()> {
-        self.check_failed()?;
+        self.check_wal_failed()?;
         for wal in &mut writer.retired {
-            wal.sync().map_err(|e| self.fail(e))?;
+            wal.sync().map_err(|e| self.fail_wal(e))?;
         }
         writer.retired.clear();
-        writer.wal.sync().map_err(|e| self.fail(e))
+        writer.wal.sync().map_err(|e| self.fail_wal(e))
     }
 
     /// Freezes the active memtable (if it holds anything) and waits until every frozen
@@ -284,8 +295,23 @@ impl DbInner {
             if self.current().frozen.is_empty() {
                 return Ok(());
             }
+            if let Some(e) = self.bg_errors.lock().flush.as_ref() {
+                return Err(e.duplicate());
+            }
             self.bg_cv.wait(&mut bg);
         }
+    }
+
+    /// The failure of the background work a stalled writer waits for: compaction when L0 is
+    /// full, else the flush of the frozen memtables.
+    fn failing_work(&self, l0_full: bool) -> Option<Error> {
+        let errors = self.bg_errors.lock();
+        let failing = if l0_full {
+            errors.compaction.as_ref()
+        } else {
+            errors.flush.as_ref()
+        };
+        failing.map(Error::duplicate)
     }
 }
 

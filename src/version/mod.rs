@@ -35,6 +35,8 @@ pub(crate) struct TableFile {
     pub table: Arc<Table>,
     /// Set once a durable edit removed this file; the last reference then deletes it.
     obsolete: AtomicBool,
+    /// Set when a compaction found damage in this file: compactions leave it alone.
+    corrupt: AtomicBool,
     fs: Arc<dyn FileSystem>,
     path: PathBuf,
 }
@@ -50,6 +52,7 @@ impl TableFile {
             meta,
             table,
             obsolete: AtomicBool::new(false),
+            corrupt: AtomicBool::new(false),
             fs,
             path,
         }
@@ -89,6 +92,14 @@ impl TableFile {
     /// is durable in the manifest, or no edit ever named it.
     pub(crate) fn mark_obsolete(&self) {
         self.obsolete.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn mark_corrupt(&self) {
+        self.corrupt.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_corrupt(&self) -> bool {
+        self.corrupt.load(Ordering::Acquire)
     }
 
     fn contains(&self, key: &[u8]) -> bool {
