@@ -27,7 +27,11 @@ pub(crate) enum FileKind {
 }
 
 pub(crate) fn wal_path(dir: &Path, number: u64) -> PathBuf {
-    dir.join(format!("{number:06}.log"))
+    dir.join(wal_file_name(number))
+}
+
+pub(crate) fn wal_file_name(number: u64) -> String {
+    format!("{number:06}.log")
 }
 
 pub(crate) fn table_path(dir: &Path, number: u64) -> PathBuf {

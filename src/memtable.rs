@@ -12,7 +12,7 @@ use crate::Result;
 use crossbeam_skiplist::SkipMap;
 use std::cmp::Ordering;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 /// Bytes charged per entry on top of key and value: the skiplist node, tag and allocations.
@@ -49,6 +49,9 @@ pub(crate) struct MemTable {
     map: SkipMap<MemKey, MemValue>,
     bytes: AtomicUsize,
     wal_number: u64,
+    /// The last sequence number handed out before the memtable was frozen (every write up
+    /// to it is in this memtable or an older one); set by `freeze`.
+    last_seq: AtomicU64,
 }
 
 impl MemTable {
@@ -58,7 +61,19 @@ impl MemTable {
             map: SkipMap::new(),
             bytes: AtomicUsize::new(0),
             wal_number,
+            last_seq: AtomicU64::new(0),
         }
+    }
+
+    /// Marks the memtable frozen after the write with sequence number `last_seq`: no more
+    /// inserts. REQUIRES: the writer lock is held (no write is in flight).
+    pub(crate) fn freeze(&self, last_seq: SeqNum) {
+        self.last_seq.store(last_seq, AtomicOrdering::Release);
+    }
+
+    /// What `freeze` recorded.
+    pub(crate) fn last_seq(&self) -> SeqNum {
+        self.last_seq.load(AtomicOrdering::Acquire)
     }
 
     /// The WAL file that can be deleted once this memtable is flushed.

@@ -32,6 +32,8 @@ pub(crate) struct Wal {
     #[cfg_attr(not(test), allow(dead_code))] // Read by tests; kept beside its siblings.
     path: PathBuf,
     log: LogWriter,
+    /// Bytes made durable by the last successful `sync`.
+    synced_len: u64,
 }
 
 impl Wal {
@@ -50,6 +52,7 @@ impl Wal {
             number,
             path,
             log: LogWriter::new(file),
+            synced_len: 0,
         })
     }
 
@@ -111,7 +114,12 @@ impl Wal {
     /// `Io` from the fsync, after which the WAL is failed for good: the database must not
     /// retry and carry on, since the kernel may have dropped the unsynced pages.
     pub(crate) fn sync(&mut self) -> Result<()> {
-        self.log.sync()
+        if self.synced_len == self.len() {
+            return Ok(()); // nothing appended since the last fsync
+        }
+        self.log.sync()?;
+        self.synced_len = self.len();
+        Ok(())
     }
 
     /// Bytes written to the file so far; the write path rolls to a new WAL past a limit.
@@ -120,8 +128,40 @@ impl Wal {
     }
 }
 
+/// What recovery knows about a WAL before it reads it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReplayFrom {
+    /// The sequence number the WAL's first batch must start at: one past the last one
+    /// recovered before it. A batch that starts later follows a hole (batches lost in a
+    /// power cut), so replay stops there. `None`: no expectation (a WAL read on its own).
+    pub next_seq: Option<SeqNum>,
+    /// The first batch may start below `next_seq`: manifests written before format note
+    /// "last_seq is exact" (doc/FORMAT.md) recorded a `last_seq` past the flushed data.
+    pub lenient_start: bool,
+    /// How many bytes of the WAL are known to be fsynced, as a clean close records in the
+    /// manifest. Damage in them is corruption; bytes past them are not read.
+    pub synced_len: Option<u64>,
+}
+
+/// How a replay ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReplayEnd {
+    /// The log ended at a record boundary (for a WAL of known synced length, exactly there).
+    Clean,
+    /// Point-in-time recovery stops at `offset`: the bytes from there on were never known to
+    /// be durable, and they end in a torn or damaged record, or hold a batch that does not
+    /// follow the one before it. Nothing after this point, in this WAL or any later one, may
+    /// be replayed: it would not be a prefix of what was written.
+    Stopped {
+        offset: u64,
+        /// Bytes of this WAL from `offset` to its end.
+        dropped: u64,
+        reason: String,
+    },
+}
+
 /// What [`replay`] found in a WAL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ReplayStats {
     /// Batches (records) applied.
     pub records: u64,
@@ -129,15 +169,16 @@ pub(crate) struct ReplayStats {
     pub ops: u64,
     /// The sequence number of the last operation applied; 0 if none was.
     pub last_seq: SeqNum,
-    /// Offset and length of the torn tail that was dropped, if any. The file's valid part
-    /// ends at that offset.
-    pub dropped_tail: Option<(u64, u64)>,
+    pub end: ReplayEnd,
 }
 
 impl ReplayStats {
-    /// Bytes of torn tail dropped (0 if none).
+    /// Bytes dropped at the end (0 after a clean end).
     pub(crate) fn dropped_bytes(&self) -> u64 {
-        self.dropped_tail.map_or(0, |(_, len)| len)
+        match &self.end {
+            ReplayEnd::Clean => 0,
+            ReplayEnd::Stopped { dropped, .. } => *dropped,
+        }
     }
 }
 
@@ -145,23 +186,56 @@ impl ReplayStats {
 /// order; operation `i` of a batch has sequence number `first_seq + i`. Empty batches are
 /// passed on too (with no operations).
 ///
+/// Recovery is point in time (as RocksDB's default WAL recovery mode): a power cut may keep
+/// any subset of the pages written since the last fsync, so a torn record, a record with a
+/// lost page (zeros to a page boundary, see `LogReader::ending_at_lost_pages`), or a batch
+/// that does not start where the one before ended, in bytes not known to be fsynced, ends
+/// the replay there ([`ReplayEnd::Stopped`]). In the first `from.synced_len` bytes the same
+/// findings are corruption.
+///
 /// # Errors
 ///
-/// `Corruption` naming the file and offset when a record is damaged before the tail (see
-/// `log::LogReader`), when a record's batch does not decode (the record's checksum matched,
-/// so the writer wrote it: this is never taken for a torn tail), or when sequence numbers do
-/// not increase from batch to batch. `Io` when the file cannot be read. Any error from
-/// `apply`, which stops the replay.
+/// `Corruption` naming the file and offset for damage of any other shape (a flipped bit:
+/// no power cut makes one), for any damage in the synced part (or a synced part the file no
+/// longer holds), for a record whose batch does not decode (its checksum matched, so the
+/// writer wrote it), and for sequence numbers that go backwards. `Io` when the file cannot
+/// be read. Any error from `apply`, which stops the replay.
 pub(crate) fn replay(
     fs: &dyn FileSystem,
     path: &Path,
+    from: ReplayFrom,
     mut apply: impl FnMut(SeqNum, &[BatchOp]) -> Result<()>,
 ) -> Result<ReplayStats> {
-    let mut reader = LogReader::new(fs.open_sequential(path)?, path.to_path_buf());
-    let mut stats = ReplayStats::default();
+    let source = fs.open_sequential(path)?;
+    let source: Box<dyn std::io::Read + Send> = match from.synced_len {
+        Some(len) => Box::new(<Box<dyn std::io::Read + Send> as std::io::Read>::take(
+            source, len,
+        )),
+        None => source,
+    };
+    let synced = from.synced_len.unwrap_or(0);
+    let mut reader = LogReader::new(source, path.to_path_buf()).ending_at_lost_pages();
+    let mut stats = ReplayStats {
+        records: 0,
+        ops: 0,
+        last_seq: 0,
+        end: ReplayEnd::Clean,
+    };
+    let mut next_seq = from.next_seq;
+    let mut lenient = from.lenient_start;
     let mut payload = Vec::new();
-    while reader.read_record_into(&mut payload)? {
-        let record_offset = reader.last_record_offset();
+    // Where reading stopped short of a clean end, and why.
+    let stop: Option<(u64, String)> = loop {
+        let record_offset = reader.position();
+        match reader.read_record_into(&mut payload) {
+            Ok(true) => {}
+            Ok(false) => {
+                break reader
+                    .dropped_tail()
+                    .map(|(offset, _)| (offset, "torn record or lost pages".to_string()));
+            }
+            Err(e) => return Err(e),
+        }
         let (first_seq, ops) = batch::decode_record(&payload).map_err(|e| {
             Error::corruption(
                 path,
@@ -172,16 +246,31 @@ pub(crate) fn replay(
                 ),
             )
         })?;
-        if !ops.is_empty() && first_seq <= stats.last_seq {
-            return Err(Error::corruption(
-                path,
-                record_offset,
-                format!(
-                    "WAL record's sequence numbers go backwards: batch starts at {first_seq} \
-                     after {}",
-                    stats.last_seq
-                ),
-            ));
+        if !ops.is_empty() {
+            if let Some(expected) = next_seq {
+                if first_seq > expected {
+                    let reason = format!(
+                        "batch starts at sequence {first_seq}, expected {expected}: batches \
+                         before it were lost"
+                    );
+                    if record_offset < synced {
+                        return Err(Error::corruption(path, record_offset, reason));
+                    }
+                    break Some((record_offset, reason));
+                }
+                if first_seq < expected && !lenient {
+                    return Err(Error::corruption(
+                        path,
+                        record_offset,
+                        format!(
+                            "WAL record's sequence numbers go backwards: batch starts at \
+                             {first_seq}, expected {expected}"
+                        ),
+                    ));
+                }
+            }
+            lenient = false;
+            next_seq = Some(first_seq + ops.len() as u64);
         }
         apply(first_seq, &ops)?;
         stats.records += 1;
@@ -189,8 +278,35 @@ pub(crate) fn replay(
         if !ops.is_empty() {
             stats.last_seq = first_seq + ops.len() as u64 - 1;
         }
+    };
+    match stop {
+        Some((offset, reason)) if offset >= synced => {
+            let file_len = fs.open_random(path)?.len();
+            stats.end = ReplayEnd::Stopped {
+                offset,
+                dropped: file_len.saturating_sub(offset),
+                reason,
+            };
+        }
+        Some((offset, reason)) => {
+            return Err(Error::corruption(
+                path,
+                offset,
+                format!("{reason} in bytes fsynced before a clean close"),
+            ))
+        }
+        None if reader.position() < synced => {
+            return Err(Error::corruption(
+                path,
+                reader.position(),
+                format!(
+                    "the WAL ends after {} bytes, but {synced} were fsynced at a clean close",
+                    reader.position()
+                ),
+            ))
+        }
+        None => {}
     }
-    stats.dropped_tail = reader.dropped_tail();
     Ok(stats)
 }
 
@@ -205,9 +321,23 @@ mod tests {
     /// One operation as replay saw it, owned.
     type Seen = (SeqNum, ValueKind, Vec<u8>, Vec<u8>);
 
+    /// Replays `path` as recovery does after a crash: nothing known to be fsynced.
     fn replay_all(path: &Path) -> Result<(Vec<Seen>, ReplayStats)> {
+        replay_from(path, ReplayFrom::default())
+    }
+
+    /// Replays `path` as after a clean close that recorded its whole length as fsynced.
+    fn replay_synced(path: &Path) -> Result<(Vec<Seen>, ReplayStats)> {
+        let from = ReplayFrom {
+            synced_len: Some(std::fs::metadata(path).unwrap().len()),
+            ..ReplayFrom::default()
+        };
+        replay_from(path, from)
+    }
+
+    fn replay_from(path: &Path, from: ReplayFrom) -> Result<(Vec<Seen>, ReplayStats)> {
         let mut seen = Vec::new();
-        let stats = replay(&PosixFs, path, |first_seq, ops| {
+        let stats = replay(&PosixFs, path, from, |first_seq, ops| {
             for (i, op) in ops.iter().enumerate() {
                 seen.push((
                     first_seq + i as u64,
@@ -266,8 +396,10 @@ mod tests {
         assert_eq!(stats.records, 1000);
         assert_eq!(stats.ops, expected.len() as u64);
         assert_eq!(stats.last_seq, expected.len() as u64);
-        assert_eq!(stats.dropped_tail, None);
+        assert_eq!(stats.end, ReplayEnd::Clean);
         assert_eq!(stats.dropped_bytes(), 0);
+        let path = filename::wal_path(dir.path(), 7);
+        assert_eq!(replay_synced(&path).unwrap().0, expected);
     }
 
     #[test]
@@ -288,8 +420,55 @@ mod tests {
         assert_eq!(stats.records, 99);
         assert_eq!(seen, expected[..seen.len()]);
         assert_eq!(stats.last_seq, seen.len() as u64);
-        assert_eq!(stats.dropped_tail, Some((last, cut - last)));
+        assert!(
+            matches!(&stats.end, ReplayEnd::Stopped { offset, dropped, .. }
+                if *offset == last && *dropped == cut - last),
+            "{:?}",
+            stats.end
+        );
         assert_eq!(stats.dropped_bytes(), cut - last);
+    }
+
+    #[test]
+    fn a_synced_wal_cut_short_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, offsets) = write_batches(dir.path(), 100);
+        let path = filename::wal_path(dir.path(), 7);
+        let full = std::fs::metadata(&path).unwrap().len();
+        for cut in [full - 1, offsets[60] + 5, offsets[60]] {
+            let from = ReplayFrom {
+                synced_len: Some(full),
+                ..ReplayFrom::default()
+            };
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(cut)
+                .unwrap();
+            let err = replay_from(&path, from).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Corruption, "cut at {cut}: {err}");
+            assert!(err.to_string().contains("000007.log"), "{err}");
+        }
+    }
+
+    #[test]
+    fn bytes_past_the_synced_length_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (expected, offsets) = write_batches(dir.path(), 10);
+        let path = filename::wal_path(dir.path(), 7);
+        let synced = std::fs::metadata(&path).unwrap().len();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"garbage after the last fsynced byte");
+        std::fs::write(&path, &bytes).unwrap();
+        let from = ReplayFrom {
+            synced_len: Some(synced),
+            ..ReplayFrom::default()
+        };
+        let (seen, stats) = replay_from(&path, from).unwrap();
+        assert_eq!(seen, expected);
+        assert_eq!(stats.end, ReplayEnd::Clean);
+        assert_eq!(stats.records, offsets.len() as u64);
     }
 
     #[test]
@@ -347,7 +526,7 @@ mod tests {
         ] {
             let path = write_payloads(dir.path(), &payloads);
             let mut applied = 0;
-            let err = replay(&PosixFs, &path, |_, _| {
+            let err = replay(&PosixFs, &path, ReplayFrom::default(), |_, _| {
                 applied += 1;
                 Ok(())
             })
@@ -374,18 +553,106 @@ mod tests {
     }
 
     #[test]
-    fn damaged_record_before_valid_ones_is_corruption() {
+    fn damage_in_fsynced_bytes_is_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let (_, offsets) = write_batches(dir.path(), 10);
         let path = filename::wal_path(dir.path(), 7);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[offsets[4] as usize + HEADER_LEN + 3] ^= 0x04;
         std::fs::write(&path, &bytes).unwrap();
-        let err = replay_all(&path).unwrap_err();
+        let err = replay_synced(&path).unwrap_err();
         assert!(
             matches!(&err, Error::Corruption { offset, .. } if *offset == offsets[4]),
             "{err}"
         );
+    }
+
+    // Issue 16: a power cut keeps an arbitrary subset of the pages written since the last
+    // fsync, so a lost page followed by valid records is no proof of a bad disk: replay
+    // keeps the prefix before it (point in time) instead of refusing to open.
+    #[test]
+    fn a_page_lost_in_bytes_not_known_fsynced_ends_the_replay_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (expected, offsets) = write_batches(dir.path(), 300);
+        let path = filename::wal_path(dir.path(), 7);
+        let original = std::fs::read(&path).unwrap();
+        assert!(original.len() > 5 * 4096);
+        for page in [1usize, 2, 4] {
+            let mut bytes = original.clone();
+            bytes[page * 4096..(page + 1) * 4096].fill(0);
+            std::fs::write(&path, &bytes).unwrap();
+            let (seen, stats) = replay_all(&path).unwrap();
+            // Replay ends at the record the lost page starts in (or inside).
+            let bad = offsets.partition_point(|&o| o < (page * 4096) as u64 + 1) - 1;
+            assert_eq!(stats.records, bad as u64, "page {page}");
+            assert_eq!(seen, expected[..seen.len()]);
+            let dropped = bytes.len() as u64 - offsets[bad];
+            assert!(
+                matches!(&stats.end, ReplayEnd::Stopped { offset, dropped: d, .. }
+                    if *offset == offsets[bad] && *d == dropped),
+                "page {page}: {:?}",
+                stats.end
+            );
+            // Known fsynced, the same page is corruption.
+            assert_eq!(
+                replay_synced(&path).unwrap_err().kind(),
+                ErrorKind::Corruption
+            );
+        }
+    }
+
+    #[test]
+    fn a_flipped_bit_is_corruption_whether_or_not_it_was_known_fsynced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, offsets) = write_batches(dir.path(), 10);
+        let path = filename::wal_path(dir.path(), 7);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[offsets[4] as usize + HEADER_LEN + 3] ^= 0x04;
+        std::fs::write(&path, &bytes).unwrap();
+        for err in [
+            replay_all(&path).unwrap_err(),
+            replay_synced(&path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, Error::Corruption { offset, .. } if *offset == offsets[4]),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_that_does_not_follow_the_one_before_ends_the_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_payloads(
+            dir.path(),
+            &[
+                batch_payload(5, &[b"a", b"b"]),
+                batch_payload(7, &[b"c"]),
+                batch_payload(10, &[b"d"]), // 8 and 9 are missing
+                batch_payload(11, &[b"e"]),
+            ],
+        );
+        let (seen, stats) = replay_all(&path).unwrap();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(stats.last_seq, 7);
+        assert!(
+            matches!(&stats.end, ReplayEnd::Stopped { reason, .. } if reason.contains("expected 8")),
+            "{:?}",
+            stats.end
+        );
+        // Where the bytes are known fsynced, the hole is corruption.
+        let err = replay_synced(&path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corruption);
+        // The first batch must follow what recovery knew before this WAL.
+        let from = |next_seq, lenient_start| ReplayFrom {
+            next_seq: Some(next_seq),
+            lenient_start,
+            synced_len: None,
+        };
+        assert_eq!(replay_from(&path, from(5, false)).unwrap().1.records, 2);
+        assert_eq!(replay_from(&path, from(4, false)).unwrap().1.records, 0);
+        assert_eq!(replay_from(&path, from(6, true)).unwrap().1.records, 2);
+        assert!(replay_from(&path, from(6, false)).is_err());
     }
 
     #[test]
@@ -405,7 +672,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_batches(dir.path(), 10);
         let mut calls = 0;
-        let err = replay(&PosixFs, &filename::wal_path(dir.path(), 7), |_, _| {
+        let path = filename::wal_path(dir.path(), 7);
+        let err = replay(&PosixFs, &path, ReplayFrom::default(), |_, _| {
             calls += 1;
             if calls == 3 {
                 return Err(Error::invalid("memtable full"));

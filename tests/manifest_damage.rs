@@ -96,25 +96,51 @@ fn open_with_manifest(src: &Path, damaged: &[u8], case: &str) -> bool {
     }
 }
 
+/// The manifest's records: a snapshot, one edit per flush and compaction, and last the
+/// record of the clean close (the WALs' fsynced lengths), whose loss changes no file.
+fn edits_with_effects(ends: &[usize]) -> &[usize] {
+    &ends[..ends.len() - 1]
+}
+
 #[test]
 fn a_manifest_cut_at_any_record_boundary_is_corruption_naming_it() {
     let dir = build();
     let bytes = std::fs::read(manifest_of(dir.path())).unwrap();
     let ends = record_ends(&bytes);
-    assert!(ends.len() >= ROUNDS + 2, "{} records", ends.len());
-    // Every record after a clean close was acknowledged: losing any of them is damage.
-    for &end in &ends[..ends.len() - 1] {
+    assert!(ends.len() >= ROUNDS + 3, "{} records", ends.len());
+    // Every edit after the snapshot was acknowledged and acted on (WALs and compaction
+    // inputs deleted): losing any of them is damage.
+    let with_effects = edits_with_effects(&ends);
+    for &end in &with_effects[..with_effects.len() - 1] {
         let failed = open_with_manifest(dir.path(), &bytes[..end], &format!("cut at {end}"));
         assert!(failed, "a manifest cut at record boundary {end} opened");
     }
+    // Losing only the clean close's record reads exactly right (checked inside).
+    let last_edit_end = *with_effects.last().unwrap();
+    open_with_manifest(
+        dir.path(),
+        &bytes[..last_edit_end],
+        "clean-close record lost",
+    );
 }
 
 #[test]
-fn a_manifest_missing_its_last_byte_is_corruption_naming_it() {
+fn a_manifest_missing_the_last_byte_of_an_edit_is_corruption_naming_it() {
     let dir = build();
     let bytes = std::fs::read(manifest_of(dir.path())).unwrap();
-    let failed = open_with_manifest(dir.path(), &bytes[..bytes.len() - 1], "last byte cut");
-    assert!(failed, "a manifest missing its last byte opened");
+    let ends = record_ends(&bytes);
+    let last_edit_end = *edits_with_effects(&ends).last().unwrap();
+    let failed = open_with_manifest(dir.path(), &bytes[..last_edit_end - 1], "last byte cut");
+    assert!(
+        failed,
+        "a manifest missing the last byte of its last edit opened"
+    );
+    // Cut by its very last byte, it loses only the clean close's record: exactly right.
+    open_with_manifest(
+        dir.path(),
+        &bytes[..bytes.len() - 1],
+        "last byte of the file cut",
+    );
 }
 
 #[test]

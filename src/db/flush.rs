@@ -148,12 +148,14 @@ impl DbInner {
             0 | 1 => &current.mem,
             n => current.frozen.get(n - 2).unwrap_or(&current.mem),
         };
+        // `last_seq` is exact: the flushed memtable's last write, which the first batch of
+        // the next WAL follows (recovery checks that no batch is missing in between).
         let edit = VersionEdit {
             log_number: Some(next_oldest.wal_number()),
             next_file_number: Some(self.next_file_number.load(Ordering::Relaxed)),
-            last_seq: Some(self.visible_seq.load(Ordering::Acquire)),
+            last_seq: Some(mem.last_seq()),
             added: file.iter().map(|f| (0, f.meta.clone())).collect(),
-            removed: Vec::new(),
+            ..VersionEdit::default()
         };
         self.log_edit(&mut versions, &edit)?;
 

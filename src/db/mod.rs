@@ -99,6 +99,8 @@ pub(crate) struct VersionState {
     pub manifest: ManifestWriter,
     /// The last log number recorded: WALs below it are fully in sstables.
     pub log_number: u64,
+    /// The last sequence number recorded: the highest in any sstable.
+    pub last_seq: SeqNum,
 }
 
 /// What wakes the background thread.
@@ -124,9 +126,11 @@ pub(crate) struct Stats {
     pub write_stops: AtomicU64,
     /// The longest single delay or wait, in microseconds.
     pub longest_stall_micros: AtomicU64,
-    /// WAL records replayed by the last open, and torn-tail bytes it dropped.
+    /// WAL records replayed by the last open, and the bytes it did not replay.
     pub recovered_records: AtomicU64,
     pub recovered_bytes_dropped: AtomicU64,
+    /// Where the last open's point-in-time recovery stopped short of the WALs' end.
+    pub recovery_stopped: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -269,6 +273,9 @@ impl DbInner {
         if let Some(log_number) = edit.log_number {
             vs.log_number = log_number;
         }
+        if let Some(last_seq) = edit.last_seq {
+            vs.last_seq = last_seq;
+        }
         Ok(())
     }
 
@@ -284,7 +291,7 @@ impl DbInner {
         let snapshot = VersionEdit {
             log_number: Some(vs.log_number),
             next_file_number: Some(self.next_file_number()),
-            last_seq: Some(self.visible_seq.load(Ordering::Acquire)),
+            last_seq: Some(vs.last_seq),
             ..self.current().version.snapshot_edit()
         };
         let fresh = ManifestWriter::create(&*self.fs, &self.dir, number, &snapshot)
@@ -553,10 +560,20 @@ impl DbInner {
             return Ok(());
         }
         // Writes that got in before the flag finish before this lock is ours. A database
-        // that failed cannot promise durability: say so instead of syncing.
+        // whose WAL failed cannot promise durability: say so instead of syncing.
         let synced = {
             let mut writer = self.writer.lock();
-            self.sync_all_wals(&mut writer)
+            self.sync_all_wals(&mut writer).map(|()| {
+                let live: Vec<u64> = std::iter::once(&self.current().mem)
+                    .chain(self.current().frozen.iter())
+                    .map(|m| m.wal_number())
+                    .collect();
+                std::iter::once(&writer.wal)
+                    .chain(writer.retired.iter())
+                    .filter(|wal| live.contains(&wal.number()))
+                    .map(|wal| (wal.number(), wal.len()))
+                    .collect::<Vec<_>>()
+            })
         };
         {
             let mut bg = self.bg.lock();
@@ -573,7 +590,22 @@ impl DbInner {
         // on callers' threads only switch memtables, under the writer lock, after checking
         // the closed flag.
         let _no_compaction = self.compaction.lock();
-        let _no_version_change = self.versions.lock();
+        let mut versions = self.versions.lock();
+        // A clean close: the manifest records each live WAL's fsynced length, so that the
+        // next open treats damage in those bytes as corruption rather than as the point a
+        // power cut cut the log short. Not after a failure (the manifest's state, or the
+        // WALs', is unknown then); and a failure to record it loses nothing (the WALs are
+        // durable; the next open reads them as after a crash), so it is not reported.
+        let synced = synced.map(|synced_wals| {
+            if self.check_failed().is_ok() {
+                let edit = VersionEdit {
+                    synced_wals,
+                    ..VersionEdit::default()
+                };
+                let _ = self.log_edit(&mut versions, &edit);
+            }
+        });
+        drop(versions);
         self.lock.lock().take();
         synced
     }

@@ -17,7 +17,7 @@ use crate::sstable::Table;
 use crate::types::SeqNum;
 use crate::version::manifest::{self, ManifestWriter, RecoveredManifest};
 use crate::version::{inconsistent, TableFile, Version, VersionEdit};
-use crate::wal::{self, Wal};
+use crate::wal::{self, ReplayEnd, ReplayFrom, Wal};
 use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{BTreeMap, HashSet};
@@ -59,6 +59,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             log_number: 0,
             next_file_number: 1,
             last_seq: 0,
+            synced_wals: Default::default(),
         },
     };
 
@@ -104,9 +105,23 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
     let mut last_seq = recovered.last_seq;
     let mut mem = MemTable::new(0);
     let limit = opts.effective_memtable_bytes();
-    let (mut replayed_records, mut dropped_bytes) = (0, 0);
+    let mut recovery = RecoveryStats::default();
+    // Sequence numbers run on without a hole from the sstables through every WAL: the first
+    // batch of WAL `log_number` follows `last_seq`, each batch the one before.
+    let mut next_seq = recovered.last_seq + 1;
     for &number in &wal_numbers {
-        let replayed = wal::replay(&*fs, &wal_path(dir, number), |first_seq, ops| {
+        let path = wal_path(dir, number);
+        if recovery.stopped.is_some() {
+            // Point in time: nothing after the first hole is a prefix of what was written.
+            recovery.dropped_bytes += fs.open_random(&path)?.len();
+            continue;
+        }
+        let from = ReplayFrom {
+            next_seq: Some(next_seq),
+            lenient_start: recovery.records == 0,
+            synced_len: recovered.synced_wals.get(&number).copied(),
+        };
+        let replayed = wal::replay(&*fs, &path, from, |first_seq, ops| {
             for (seq, op) in (first_seq..).zip(ops) {
                 mem.insert(op.key, seq, op.kind, op.value);
                 last_seq = last_seq.max(seq);
@@ -122,8 +137,17 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             }
             Ok(())
         })?;
-        replayed_records += replayed.records;
-        dropped_bytes += replayed.dropped_bytes();
+        recovery.records += replayed.records;
+        recovery.dropped_bytes += replayed.dropped_bytes();
+        if replayed.records > 0 {
+            next_seq = replayed.last_seq + 1;
+        }
+        if let ReplayEnd::Stopped { offset, reason, .. } = replayed.end {
+            recovery.stopped = Some(format!(
+                "{} at offset {offset}: {reason}",
+                crate::filename::wal_file_name(number)
+            ));
+        }
     }
     if !mem.is_empty() {
         let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
@@ -164,6 +188,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         versions: Mutex::new(VersionState {
             manifest,
             log_number: wal_number,
+            last_seq,
         }),
         compaction: Mutex::new(()),
         compact_pointers: Mutex::new(Default::default()),
@@ -179,8 +204,9 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         closed: AtomicBool::new(false),
         snapshots: Mutex::new(BTreeMap::<SeqNum, usize>::new()),
         stats: Stats {
-            recovered_records: AtomicU64::new(replayed_records),
-            recovered_bytes_dropped: AtomicU64::new(dropped_bytes),
+            recovered_records: AtomicU64::new(recovery.records),
+            recovered_bytes_dropped: AtomicU64::new(recovery.dropped_bytes),
+            recovery_stopped: Mutex::new(recovery.stopped),
             ..Stats::default()
         },
         opts,
@@ -192,6 +218,16 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         return Err(e);
     }
     Ok(inner)
+}
+
+/// What replaying the WALs found, for `toykv.stats`.
+#[derive(Debug, Default)]
+struct RecoveryStats {
+    records: u64,
+    /// Bytes not replayed: a torn or damaged tail, and every WAL after a hole.
+    dropped_bytes: u64,
+    /// Where point-in-time recovery stopped, and why.
+    stopped: Option<String>,
 }
 
 fn add_l0(version: &Version, file: Arc<TableFile>, manifest: &Path) -> Result<Version> {

@@ -82,9 +82,13 @@ fn stats(db: &DbInner) -> String {
     let _ = writeln!(out, "active WAL: {wal_bytes} bytes");
     let _ = writeln!(
         out,
-        "recovery: {} WAL records replayed, {} torn-tail bytes dropped",
+        "recovery: {} WAL records replayed, {} bytes not replayed{}",
         db.stats.recovered_records.load(Ordering::Relaxed),
-        db.stats.recovered_bytes_dropped.load(Ordering::Relaxed)
+        db.stats.recovered_bytes_dropped.load(Ordering::Relaxed),
+        match &*db.stats.recovery_stopped.lock() {
+            Some(at) => format!(" (stopped at {at})"),
+            None => String::new(),
+        }
     );
     let _ = writeln!(out, "user bytes written: {user}");
     let _ = writeln!(

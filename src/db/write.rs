@@ -240,12 +240,12 @@ impl DbInner {
         writer
             .retired
             .retain(|w| still_frozen.contains(&w.number()));
-        // With sync_writes every record is already durable.
-        if !self.opts.sync_writes {
-            writer.retired.push(old_wal);
-        }
+        // Kept (with sync_writes too, where its fsyncs are done) so that `sync` and `close`
+        // can make it durable and `close` can record its length.
+        writer.retired.push(old_wal);
         {
             let mut current = self.current.write();
+            current.mem.freeze(writer.last_seq);
             let mut frozen = Vec::with_capacity(current.frozen.len() + 1);
             frozen.push(Arc::clone(&current.mem));
             frozen.extend(current.frozen.iter().cloned());
@@ -265,13 +265,12 @@ impl DbInner {
     }
 
     /// fsyncs the WALs of frozen memtables, then the active WAL: afterwards every write that
-    /// returned is durable.
+    /// returned is durable. (A WAL already fsynced to its end is not fsynced again.)
     pub(crate) fn sync_all_wals(&self, writer: &mut WriterState) -> Result<()> {
         self.check_wal_failed()?;
         for wal in &mut writer.retired {
             wal.sync().map_err(|e| self.fail_wal(e))?;
         }
-        writer.retired.clear();
         writer.wal.sync().map_err(|e| self.fail_wal(e))
     }
 

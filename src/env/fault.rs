@@ -143,6 +143,16 @@ impl FaultFs {
         Arc::new(self.copy(CopyKind::Crash))
     }
 
+    /// What a power cut now might leave on a real disk, which writes back dirty pages in any
+    /// order: every durable byte and entry, and of each file's unsynced bytes a random
+    /// subset of its 4 KiB pages. Each file keeps a random length between its durable
+    /// length and its current one; within that, each unsynced page holds either its new
+    /// bytes or zeros (never written back), chosen at random. Directory entries follow
+    /// [`FaultFs::crash_copy`]. The same `seed` gives the same outcome.
+    pub fn power_cut_copy(&self, seed: u64) -> Arc<FaultFs> {
+        Arc::new(self.copy(CopyKind::PowerCut(std::cell::Cell::new(seed | 1))))
+    }
+
     /// What a `kill -9` now would leave: everything written so far, synced or not (the
     /// operating system keeps it). The copy remembers which bytes and entries are durable,
     /// so its own [`FaultFs::crash_copy`] is the power cut that could follow. No locks, no
@@ -159,8 +169,9 @@ impl FaultFs {
         let mut copy_inode = |inode: &Inode| -> Inode {
             Arc::clone(copies.entry(Arc::as_ptr(inode)).or_insert_with(|| {
                 let file = inode.lock();
-                let data = match kind {
+                let data = match &kind {
                     CopyKind::Crash => FileData::durable(file.durable_bytes().to_vec()),
+                    CopyKind::PowerCut(rng) => FileData::durable(file.power_cut_bytes(rng)),
                     CopyKind::Snapshot => FileData {
                         bytes: file.bytes.clone(),
                         durable_len: file.durable_len,
@@ -180,7 +191,7 @@ impl FaultFs {
             .iter()
             .map(|(path, dir)| {
                 let copied = match kind {
-                    CopyKind::Crash => {
+                    CopyKind::Crash | CopyKind::PowerCut(_) => {
                         let durable = copy_entries(&dir.durable);
                         Dir {
                             current: durable.clone(),
@@ -354,10 +365,24 @@ impl FaultFs {
     }
 }
 
-#[derive(Clone, Copy)]
 enum CopyKind {
     Crash,
+    /// A crash whose unsynced pages survive at random; the cell is an xorshift state.
+    PowerCut(std::cell::Cell<u64>),
     Snapshot,
+}
+
+/// The size of the pages a power cut keeps or loses as a whole.
+const PAGE: usize = 4096;
+
+/// One step of xorshift64: a cheap, reproducible source of coin flips for power cuts.
+fn next_random(state: &std::cell::Cell<u64>) -> u64 {
+    let mut x = state.get();
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    state.set(x);
+    x
 }
 
 /// A file's contents. The same inode may be named by a current entry, a durable entry and
@@ -380,6 +405,27 @@ impl FileData {
 
     fn durable_bytes(&self) -> &[u8] {
         self.bytes.get(..self.durable_len).unwrap_or(&self.bytes)
+    }
+
+    /// The bytes a power cut leaves (see [`FaultFs::power_cut_copy`]): the durable prefix,
+    /// then up to a random length, each page past the durable prefix new or zeroed.
+    fn power_cut_bytes(&self, rng: &std::cell::Cell<u64>) -> Vec<u8> {
+        let unsynced = self.bytes.len() - self.durable_len;
+        let kept_len = self.durable_len + (next_random(rng) as usize) % (unsynced + 1);
+        let mut out = self.bytes.get(..kept_len).unwrap_or(&self.bytes).to_vec();
+        let mut page_start = self.durable_len - self.durable_len % PAGE;
+        while page_start < kept_len {
+            let page_end = (page_start + PAGE).min(kept_len);
+            if next_random(rng) % 2 == 0 {
+                // Never written back: the bytes past the durable prefix read as zeros.
+                let from = page_start.max(self.durable_len);
+                if let Some(lost) = out.get_mut(from..page_end) {
+                    lost.fill(0);
+                }
+            }
+            page_start += PAGE;
+        }
+        out
     }
 }
 
@@ -878,6 +924,54 @@ mod tests {
     fn fault_fs_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<FaultFs>();
+    }
+
+    #[test]
+    fn a_power_cut_keeps_synced_bytes_and_a_random_subset_of_unsynced_pages() {
+        let fs = new_fs();
+        let synced: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8 + 1).collect();
+        let mut file = fs.create(&path("f")).unwrap();
+        file.append(&synced).unwrap();
+        file.sync().unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        let unsynced = vec![0xab; 6 * PAGE];
+        file.append(&unsynced).unwrap();
+        let full: Vec<u8> = [synced.clone(), unsynced].concat();
+        let (mut lengths, mut kept_pages, mut lost_pages) = (HashSet::new(), 0, 0);
+        for seed in 0..200 {
+            let cut = fs.power_cut_copy(seed);
+            let bytes = cut.read_file(path("f")).unwrap();
+            assert!(bytes.len() >= synced.len() && bytes.len() <= full.len());
+            assert_eq!(&bytes[..synced.len()], &synced[..], "seed {seed}");
+            lengths.insert(bytes.len());
+            // Past the synced bytes, each page is all new bytes or all zeros.
+            let mut page_start = synced.len() - synced.len() % PAGE;
+            while page_start < bytes.len() {
+                let from = page_start.max(synced.len());
+                let to = (page_start + PAGE).min(bytes.len());
+                let page = &bytes[from..to];
+                if page.iter().all(|&b| b == 0) {
+                    lost_pages += 1;
+                } else {
+                    assert_eq!(page, &full[from..to], "seed {seed} page {page_start}");
+                    kept_pages += 1;
+                }
+                page_start += PAGE;
+            }
+            // The same seed, the same outcome.
+            assert_eq!(fs.power_cut_copy(seed).read_file(path("f")).unwrap(), bytes);
+        }
+        assert!(lengths.len() > 50, "lengths vary: {}", lengths.len());
+        assert!(
+            kept_pages > 100 && lost_pages > 100,
+            "{kept_pages} kept, {lost_pages} lost"
+        );
+        // What was never synced as an entry is gone, as with crash_copy.
+        fs.create(&path("unsynced-entry")).unwrap();
+        assert!(fs
+            .power_cut_copy(1)
+            .read_file(path("unsynced-entry"))
+            .is_none());
     }
 
     #[test]

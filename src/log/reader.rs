@@ -61,6 +61,9 @@ pub(crate) struct LogReader<R: Read> {
     last_record_offset: u64,
     dropped_tail: Option<(u64, u64)>,
     state: State,
+    /// Whether a bad record that shows pages lost in a power cut ends the log (see
+    /// [`LogReader::ending_at_lost_pages`]).
+    lost_pages_end_log: bool,
 }
 
 impl<R: Read> LogReader<R> {
@@ -78,7 +81,21 @@ impl<R: Read> LogReader<R> {
             last_record_offset: 0,
             dropped_tail: None,
             state: State::Reading,
+            lost_pages_end_log: false,
         }
+    }
+
+    /// Treats a bad record that shows pages lost in a power cut as the end of the log (a
+    /// torn tail, see [`LogReader::dropped_tail`]) even when valid records follow it. A disk
+    /// writes dirty pages back in any order, so a power cut can keep a later page and lose
+    /// an earlier one; a lost page reads as zeros from its start (or from the end of the
+    /// bytes fsynced before it, always a record boundary) to its end or the end of the file.
+    /// Damage of any other shape (a flipped bit) stays corruption. For WALs, whose unsynced
+    /// tail a power cut may leave with holes; never for the manifest, fsynced record by
+    /// record.
+    pub(crate) fn ending_at_lost_pages(mut self) -> Self {
+        self.lost_pages_end_log = true;
+        self
     }
 
     /// The next record's payload: `Ok(Some(payload))` for each record, `Ok(None)` at the
@@ -120,6 +137,12 @@ impl<R: Read> LogReader<R> {
                 Err(error)
             }
         }
+    }
+
+    /// File offset of the next byte to read: after a record, where it ended; after the
+    /// clean end, the length of the file.
+    pub(crate) fn position(&self) -> u64 {
+        self.offset
     }
 
     /// File offset where the last returned record started (its header's first byte).
@@ -195,6 +218,11 @@ impl<R: Read> LogReader<R> {
         what: &str,
     ) -> Result<bool> {
         let rest = self.read_rest(prefix)?;
+        if self.lost_pages_end_log
+            && shows_lost_pages(&rest, record_start, record_len.unwrap_or(HEADER_LEN))
+        {
+            return self.drop_tail(record_start, &rest);
+        }
         // The file's trailing zeros start here (relative to `record_start`).
         let zeros_from = rest
             .iter()
@@ -332,4 +360,27 @@ impl<R: Read> LogReader<R> {
             }
         }
     }
+}
+
+/// The size of the pages a power cut keeps or loses whole.
+const PAGE: u64 = 4096;
+
+/// Whether the bad record at `start`, `len` bytes long as far as is known (`rest` holds it
+/// and everything after it), has a page lost in a power cut: a run of zeros from the
+/// record's start, or from a page boundary inside it, to the next page boundary or the end
+/// of the file.
+fn shows_lost_pages(rest: &[u8], start: u64, len: usize) -> bool {
+    let end_of_file = rest.len();
+    let zeros_to_next_page = |from: usize| {
+        let next_page = (start + from as u64) / PAGE * PAGE + PAGE;
+        let to = usize::try_from(next_page - start).map_or(end_of_file, |to| to.min(end_of_file));
+        from < to
+            && rest
+                .get(from..to)
+                .is_some_and(|run| run.iter().all(|&b| b == 0))
+    };
+    let first_boundary = (start / PAGE * PAGE + PAGE - start) as usize;
+    std::iter::once(0)
+        .chain((first_boundary..len.min(end_of_file)).step_by(PAGE as usize))
+        .any(zeros_to_next_page)
 }

@@ -18,6 +18,7 @@ const TAG_NEXT_FILE_NUMBER: u8 = 2;
 const TAG_LAST_SEQ: u8 = 3;
 const TAG_ADD_FILE: u8 = 4;
 const TAG_REMOVE_FILE: u8 = 5;
+const TAG_SYNCED_WAL: u8 = 6;
 
 /// What the manifest knows about one sstable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub(crate) struct VersionEdit {
     pub last_seq: Option<SeqNum>,
     pub added: Vec<(usize, FileMeta)>,
     pub removed: Vec<(usize, u64)>,
+    /// WALs fsynced and closed at a clean close, with their lengths: recovery treats damage
+    /// in those bytes as corruption, not as the end of what a power cut kept.
+    pub synced_wals: Vec<(u64, u64)>,
 }
 
 impl VersionEdit {
@@ -71,6 +75,11 @@ impl VersionEdit {
             put_varint(&mut out, *level as u64);
             put_varint(&mut out, *number);
         }
+        for (number, len) in &self.synced_wals {
+            put_u8(&mut out, TAG_SYNCED_WAL);
+            put_varint(&mut out, *number);
+            put_varint(&mut out, *len);
+        }
         out
     }
 
@@ -99,6 +108,11 @@ impl VersionEdit {
                 TAG_REMOVE_FILE => {
                     let level = level(&mut d, max_level)?;
                     edit.removed.push((level, d.varint("file number")?));
+                }
+                TAG_SYNCED_WAL => {
+                    let number = d.varint("synced WAL number")?;
+                    edit.synced_wals
+                        .push((number, d.varint("synced WAL length")?));
                 }
                 _ => {
                     return Err(DecodeError {
@@ -145,6 +159,7 @@ mod tests {
                 },
             )],
             removed: vec![(1, 7), (6, 8)],
+            synced_wals: vec![(41, 0), (42, 1 << 33)],
         }
     }
 

@@ -24,7 +24,11 @@ pub(crate) struct RecoveredManifest {
     pub files: Vec<(usize, FileMeta)>,
     pub log_number: u64,
     pub next_file_number: u64,
+    /// The highest sequence number in any sstable: the WAL numbered `log_number` starts
+    /// right after it (see doc/FORMAT.md).
     pub last_seq: SeqNum,
+    /// WAL lengths a clean close recorded as fsynced.
+    pub synced_wals: BTreeMap<u64, u64>,
 }
 
 /// The manifest number `CURRENT` names, or `None` when there is no `CURRENT` (no database).
@@ -72,6 +76,7 @@ fn replay(fs: &dyn FileSystem, path: &Path, number: u64) -> Result<RecoveredMani
     let mut reader = LogReader::new(fs.open_sequential(&path)?, path.clone());
     let mut files: BTreeMap<u64, (usize, FileMeta)> = BTreeMap::new();
     let (mut log_number, mut next_file_number, mut last_seq) = (None, None, None);
+    let mut synced_wals = BTreeMap::new();
     while let Some(record) = reader.read_record()? {
         let offset = reader.last_record_offset();
         let edit =
@@ -79,6 +84,7 @@ fn replay(fs: &dyn FileSystem, path: &Path, number: u64) -> Result<RecoveredMani
         log_number = edit.log_number.or(log_number);
         next_file_number = edit.next_file_number.or(next_file_number);
         last_seq = edit.last_seq.or(last_seq);
+        synced_wals.extend(edit.synced_wals.iter().copied());
         for (level, removed) in edit.removed {
             match files.remove(&removed) {
                 Some((at, _)) if at == level => {}
@@ -108,6 +114,7 @@ fn replay(fs: &dyn FileSystem, path: &Path, number: u64) -> Result<RecoveredMani
         log_number: log_number.ok_or_else(|| missing("log number"))?,
         next_file_number: next_file_number.ok_or_else(|| missing("next file number"))?,
         last_seq: last_seq.ok_or_else(|| missing("last sequence"))?,
+        synced_wals,
     })
 }
 
@@ -231,6 +238,7 @@ mod tests {
                 },
             )],
             removed: Vec::new(),
+            synced_wals: Vec::new(),
         }
     }
 
