@@ -7,18 +7,19 @@ CARGO ?= cargo
 # Build libtoykv and run the C quickstart against it.
 quickstart: c-quickstart
 
-# Every test: Rust unit and integration tests (release build: the recovery and model tests
-# push hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan),
-# then an install into a temporary prefix used through pkg-config.
+# Every test: Rust unit and integration tests of the whole workspace, the library and the
+# `toykv` command-line tool in cli/ (release build: the recovery and model tests push
+# hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan), then an
+# install into a temporary prefix used through pkg-config.
 test: rust-test c-test c-install-test
 
 rust-test:
 	$(CARGO) build --release --examples
-	$(CARGO) test --release --lib --tests
+	$(CARGO) test --release --workspace --lib --tests
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The checked-in header must be what build.rs generates from src/ffi.
 header-check:

@@ -44,6 +44,11 @@ pub enum Error {
     #[error("the database is closed")]
     Closed,
 
+    /// `op` would change a database opened with [`crate::Options::read_only`]. Reported to C
+    /// as `TOYKV_INVALID_ARGUMENT`: the caller asked for something the handle cannot do.
+    #[error("{op} refused: database {} is open read-only", dir.display())]
+    ReadOnly { op: &'static str, dir: PathBuf },
+
     /// An earlier failed write or fsync of the WAL or the manifest (or a failed switch to a
     /// new WAL) left the state on disk unknown: writes stop until the database is reopened.
     #[error("the database stopped accepting writes after an earlier failure: {0}")]
@@ -70,6 +75,7 @@ impl Error {
             Error::Corruption { .. } => ErrorKind::Corruption,
             Error::Locked(_) => ErrorKind::Locked,
             Error::Closed => ErrorKind::Closed,
+            Error::ReadOnly { .. } => ErrorKind::InvalidArgument,
             Error::Poisoned(cause) => cause.kind(),
         }
     }
@@ -115,6 +121,10 @@ impl Error {
             },
             Error::Locked(p) => Error::Locked(p.clone()),
             Error::Closed => Error::Closed,
+            Error::ReadOnly { op, dir } => Error::ReadOnly {
+                op,
+                dir: dir.clone(),
+            },
             Error::Poisoned(cause) => Error::Poisoned(Box::new(cause.duplicate())),
         }
     }

@@ -24,6 +24,7 @@ mod error;
 pub mod ffi;
 mod filename;
 mod hash;
+pub mod inspect;
 mod iterators;
 mod log;
 mod memtable;

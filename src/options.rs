@@ -25,6 +25,13 @@ pub struct Options {
     pub error_if_exists: bool,
     /// fsync the WAL before each write returns. Default false.
     pub sync_writes: bool,
+    /// Open an existing database without changing any of its files: the WALs are replayed
+    /// into memory only, no file is created, renamed or deleted, no background work runs,
+    /// and writes, `flush`, `compact` and `sync` fail with [`crate::Error::ReadOnly`]. The
+    /// directory's `LOCK` is still taken, so a read-only open and a writer never overlap.
+    /// `create_if_missing` is ignored; `error_if_exists` may not be set with it. Default
+    /// false.
+    pub read_only: bool,
     /// Size at which the memtable is frozen and flushed. Default 4 MiB.
     pub memtable_bytes: usize,
     /// Target size of sstable data blocks. Default 4096.
@@ -60,6 +67,7 @@ impl Default for Options {
             create_if_missing: true,
             error_if_exists: false,
             sync_writes: false,
+            read_only: false,
             memtable_bytes: 4 << 20,
             block_bytes: 4096,
             bloom_bits_per_key: 10,
@@ -102,6 +110,11 @@ impl Options {
                 "level_size_ratio must be at least 2, got {}",
                 self.level_size_ratio
             )));
+        }
+        if self.read_only && self.error_if_exists {
+            return Err(Error::invalid(
+                "read_only opens an existing database: error_if_exists cannot be set with it",
+            ));
         }
         if self.bloom_bits_per_key > MAX_BLOOM_BITS_PER_KEY {
             return Err(Error::invalid(format!(

@@ -141,7 +141,7 @@ pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
         .into_iter()
         .map(|f| (task.output_level, f))
         .collect();
-    let manifest_path = versions.manifest.path().to_path_buf();
+    let manifest_path = versions.manifest()?.path().to_path_buf();
     db.replace_version(|version| {
         version
             .apply(&edit.removed, added)

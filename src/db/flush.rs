@@ -160,12 +160,13 @@ impl DbInner {
         self.log_edit(&mut versions, &edit)?;
 
         let added: Vec<(usize, Arc<TableFile>)> = file.into_iter().map(|f| (0, f)).collect();
+        let manifest_path = versions.manifest()?.path().to_path_buf();
         {
             let mut slot = self.current.write();
             let version = slot
                 .version
                 .apply(&[], added)
-                .map_err(|reason| crate::version::inconsistent(versions.manifest.path(), reason))?;
+                .map_err(|reason| crate::version::inconsistent(&manifest_path, reason))?;
             let frozen = slot
                 .frozen
                 .iter()

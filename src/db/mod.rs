@@ -87,20 +87,40 @@ impl SuperVersion {
 /// The writer's state: the active WAL and the last sequence number handed out.
 #[derive(Debug)]
 pub(crate) struct WriterState {
-    pub wal: Wal,
+    /// `None` in a read-only database, which has no WAL of its own.
+    pub wal: Option<Wal>,
     /// WALs of frozen memtables that may hold unsynced writes; `sync` fsyncs them too.
     pub retired: Vec<Wal>,
     pub last_seq: SeqNum,
 }
 
+impl WriterState {
+    /// The active WAL. REQUIRES: the database is writable (the entry points check first).
+    pub(crate) fn wal(&mut self) -> Result<&mut Wal> {
+        self.wal
+            .as_mut()
+            .ok_or_else(|| Error::invalid("internal: a read-only database has no WAL"))
+    }
+}
+
 /// The version lock's state: the manifest being appended to.
 #[derive(Debug)]
 pub(crate) struct VersionState {
-    pub manifest: ManifestWriter,
+    /// `None` in a read-only database, which never writes a manifest.
+    pub manifest: Option<ManifestWriter>,
     /// The last log number recorded: WALs below it are fully in sstables.
     pub log_number: u64,
     /// The last sequence number recorded: the highest in any sstable.
     pub last_seq: SeqNum,
+}
+
+impl VersionState {
+    /// The live manifest. REQUIRES: the database is writable (the entry points check first).
+    pub(crate) fn manifest(&mut self) -> Result<&mut ManifestWriter> {
+        self.manifest
+            .as_mut()
+            .ok_or_else(|| Error::invalid("internal: a read-only database has no manifest"))
+    }
 }
 
 /// What wakes the background thread.
@@ -269,7 +289,7 @@ impl DbInner {
     /// Appends `edit` to the manifest (fsynced). Any failure makes the database refuse
     /// writes: the edit may or may not be durable. REQUIRES: the `versions` lock is held.
     pub(crate) fn log_edit(&self, vs: &mut VersionState, edit: &VersionEdit) -> Result<()> {
-        vs.manifest.append(edit).map_err(|e| self.fail(e))?;
+        vs.manifest()?.append(edit).map_err(|e| self.fail(e))?;
         if let Some(log_number) = edit.log_number {
             vs.log_number = log_number;
         }
@@ -284,7 +304,7 @@ impl DbInner {
     /// between opens. Called once the version holding the last edit is installed.
     /// REQUIRES: the `versions` lock is held (`vs`).
     pub(crate) fn maybe_roll_manifest(&self, vs: &mut VersionState) -> Result<()> {
-        if vs.manifest.size() < self.opts.max_manifest_bytes {
+        if vs.manifest()?.size() < self.opts.max_manifest_bytes {
             return Ok(());
         }
         let number = self.new_file_number();
@@ -296,7 +316,7 @@ impl DbInner {
         };
         let fresh = ManifestWriter::create(&*self.fs, &self.dir, number, &snapshot)
             .map_err(|e| self.fail(e))?;
-        let old = std::mem::replace(&mut vs.manifest, fresh);
+        let old = std::mem::replace(vs.manifest()?, fresh);
         // CURRENT names the new manifest; the old one is garbage (the next open would
         // remove it anyway).
         let _ = self.fs.remove(old.path());
@@ -322,6 +342,17 @@ impl DbInner {
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// Fails with `ReadOnly` naming `op` when the database was opened read-only.
+    pub(crate) fn check_writable(&self, op: &'static str) -> Result<()> {
+        if self.opts.read_only {
+            return Err(Error::ReadOnly {
+                op,
+                dir: self.dir.clone(),
+            });
         }
         Ok(())
     }
@@ -505,12 +536,14 @@ impl Db {
     /// compaction) do not stop `sync`.
     pub fn sync(&self) -> Result<()> {
         self.inner.check_open()?;
+        self.inner.check_writable("sync")?;
         self.inner.sync_wal()
     }
 
     /// Writes the memtable to an sstable and waits until it is installed.
     pub fn flush(&self) -> Result<()> {
         self.inner.check_open()?;
+        self.inner.check_writable("flush")?;
         self.inner.flush_and_wait()
     }
 
@@ -519,6 +552,7 @@ impl Db {
     /// done.
     pub fn compact(&self) -> Result<()> {
         self.inner.check_open()?;
+        self.inner.check_writable("compact")?;
         self.inner.check_failed()?;
         crate::compaction::compact_all(&self.inner)?;
         self.inner.stats.compactions.fetch_add(1, Ordering::Relaxed);
@@ -568,7 +602,9 @@ impl DbInner {
                     .chain(self.current().frozen.iter())
                     .map(|m| m.wal_number())
                     .collect();
-                std::iter::once(&writer.wal)
+                writer
+                    .wal
+                    .iter()
                     .chain(writer.retired.iter())
                     .filter(|wal| live.contains(&wal.number()))
                     .map(|wal| (wal.number(), wal.len()))
@@ -597,7 +633,7 @@ impl DbInner {
         // WALs', is unknown then); and a failure to record it loses nothing (the WALs are
         // durable; the next open reads them as after a crash), so it is not reported.
         let synced = synced.map(|synced_wals| {
-            if self.check_failed().is_ok() {
+            if self.check_failed().is_ok() && !self.opts.read_only {
                 let edit = VersionEdit {
                     synced_wals,
                     ..VersionEdit::default()

@@ -5,12 +5,17 @@
 //! it atomically; only after that are the replayed WALs, the old manifest and any orphaned
 //! files deleted. A crash anywhere during open leaves the previous state intact, so the next
 //! open simply does the work again.
+//!
+//! A read-only open (`Options::read_only`) stops after the replay: the replayed writes stay
+//! in the memtable, and no file or directory is created, renamed or deleted. It still takes
+//! the `LOCK` (an exclusive `flock`), so it never reads files a writer is changing; only a
+//! database that lacks its `LOCK` file gets one created.
 
 use super::flush::write_table;
 use super::{BgState, DbInner, Stats, SuperVersion, VersionState, WriterState};
 use crate::cache::BlockCache;
 use crate::env::FileSystem;
-use crate::filename::{self, table_path, wal_path, FileKind, LOCK};
+use crate::filename::{self, table_path, wal_path, FileKind, CURRENT, LOCK};
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::sstable::Table;
@@ -28,7 +33,12 @@ use std::sync::Arc;
 pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
     opts.validate()?;
     let fs = Arc::clone(&opts.fs);
-    if !fs.exists(dir) {
+    if opts.read_only {
+        // Checked before the lock, so a directory without a database gets no LOCK either.
+        if !fs.exists(&dir.join(CURRENT)) {
+            return Err(no_database(dir));
+        }
+    } else if !fs.exists(dir) {
         if !opts.create_if_missing {
             return Err(Error::invalid(format!(
                 "database {} does not exist (create_if_missing is false)",
@@ -47,12 +57,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             )))
         }
         Some(number) => manifest::recover(&*fs, dir, number)?,
-        None if !opts.create_if_missing => {
-            return Err(Error::invalid(format!(
-                "{} holds no database (create_if_missing is false)",
-                dir.display()
-            )))
-        }
+        None if !opts.create_if_missing || opts.read_only => return Err(no_database(dir)),
         None => RecoveredManifest {
             manifest_number: 0,
             files: Vec::new(),
@@ -127,8 +132,9 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
                 last_seq = last_seq.max(seq);
                 // A full memtable is written out even in the middle of a batch, so replay
                 // needs no more memory than a memtable however large the batch: every file
-                // written here becomes live at once, with the new manifest below.
-                if mem.approximate_bytes() >= limit {
+                // written here becomes live at once, with the new manifest below. A
+                // read-only open keeps everything in memory instead.
+                if !opts.read_only && mem.approximate_bytes() >= limit {
                     let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
                     next_file += 1;
                     version = add_l0(&version, file, &manifest_path)?;
@@ -149,25 +155,32 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             ));
         }
     }
-    if !mem.is_empty() {
-        let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
-        next_file += 1;
-        version = add_l0(&version, file, &manifest_path)?;
-    }
+    let (active_mem, wal, manifest, log_number) = if opts.read_only {
+        // The replayed writes are read from memory; the files stay as they are.
+        (mem, None, None, recovered.log_number)
+    } else {
+        if !mem.is_empty() {
+            let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
+            next_file += 1;
+            version = add_l0(&version, file, &manifest_path)?;
+        }
 
-    // Start fresh: a new WAL, and a new manifest that names it and every live file.
-    let wal_number = next_file;
-    let manifest_number = next_file + 1;
-    next_file += 2;
-    let wal = Wal::create(&*fs, dir, wal_number)?;
-    let edit = VersionEdit {
-        log_number: Some(wal_number),
-        next_file_number: Some(next_file),
-        last_seq: Some(last_seq),
-        ..version.snapshot_edit()
+        // Start fresh: a new WAL, and a new manifest that names it and every live file.
+        let wal_number = next_file;
+        let manifest_number = next_file + 1;
+        next_file += 2;
+        let wal = Wal::create(&*fs, dir, wal_number)?;
+        let edit = VersionEdit {
+            log_number: Some(wal_number),
+            next_file_number: Some(next_file),
+            last_seq: Some(last_seq),
+            ..version.snapshot_edit()
+        };
+        let manifest = ManifestWriter::create(&*fs, dir, manifest_number, &edit)?;
+        remove_obsolete_files(&*fs, dir, &names, &version, wal_number, manifest_number);
+        let active_mem = MemTable::new(wal_number);
+        (active_mem, Some(wal), Some(manifest), wal_number)
     };
-    let manifest = ManifestWriter::create(&*fs, dir, manifest_number, &edit)?;
-    remove_obsolete_files(&*fs, dir, &names, &version, wal_number, manifest_number);
 
     let inner = Arc::new(DbInner {
         dir: dir.to_path_buf(),
@@ -175,7 +188,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         cache,
         lock: Mutex::new(Some(lock)),
         current: RwLock::new(Arc::new(SuperVersion {
-            mem: Arc::new(MemTable::new(wal_number)),
+            mem: Arc::new(active_mem),
             frozen: Vec::new(),
             version: Arc::new(version),
         })),
@@ -187,7 +200,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         write_queue: Default::default(),
         versions: Mutex::new(VersionState {
             manifest,
-            log_number: wal_number,
+            log_number,
             last_seq,
         }),
         compaction: Mutex::new(()),
@@ -213,6 +226,10 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         #[cfg(test)]
         test_hooks: Default::default(),
     });
+    // A read-only database has nothing to flush and must not compact.
+    if inner.opts.read_only {
+        return Ok(inner);
+    }
     if let Err(e) = inner.start_background_threads() {
         let _ = inner.close();
         return Err(e);
@@ -228,6 +245,13 @@ struct RecoveryStats {
     dropped_bytes: u64,
     /// Where point-in-time recovery stopped, and why.
     stopped: Option<String>,
+}
+
+fn no_database(dir: &Path) -> Error {
+    Error::invalid(format!(
+        "{} holds no database (create_if_missing is false, or the open is read-only)",
+        dir.display()
+    ))
 }
 
 fn add_l0(version: &Version, file: Arc<TableFile>, manifest: &Path) -> Result<Version> {

@@ -78,7 +78,7 @@ fn stats(db: &DbInner) -> String {
         "memtables: {} frozen, {memtable_bytes} bytes",
         sv.frozen.len()
     );
-    let wal_bytes = db.writer.lock().wal.len();
+    let wal_bytes = db.writer.lock().wal.as_ref().map_or(0, |wal| wal.len());
     let _ = writeln!(out, "active WAL: {wal_bytes} bytes");
     let _ = writeln!(
         out,

@@ -47,6 +47,7 @@ pub(crate) struct WriteQueue {
 impl DbInner {
     pub(crate) fn write(&self, batch: &WriteBatch) -> Result<()> {
         self.check_open()?;
+        self.check_writable("write")?;
         if batch.is_empty() {
             return Ok(());
         }
@@ -134,9 +135,10 @@ impl DbInner {
         }
         // The WAL append is the commit point; a failure here may leave a partial record, so
         // the database stops accepting writes rather than appending after it.
-        let logged = writer.wal.append_group(&batches).and_then(|()| {
+        let wal = writer.wal()?;
+        let logged = wal.append_group(&batches).and_then(|()| {
             if self.opts.sync_writes {
-                writer.wal.sync()
+                wal.sync()
             } else {
                 Ok(())
             }
@@ -230,7 +232,7 @@ impl DbInner {
     pub(crate) fn switch_memtable(&self, writer: &mut MutexGuard<'_, WriterState>) -> Result<()> {
         let number = self.new_file_number();
         let new_wal = Wal::create(&*self.fs, &self.dir, number).map_err(|e| self.fail(e))?;
-        let old_wal = std::mem::replace(&mut writer.wal, new_wal);
+        let old_wal = std::mem::replace(writer.wal()?, new_wal);
         let still_frozen: Vec<u64> = self
             .current()
             .frozen
@@ -271,7 +273,11 @@ impl DbInner {
         for wal in &mut writer.retired {
             wal.sync().map_err(|e| self.fail_wal(e))?;
         }
-        writer.wal.sync().map_err(|e| self.fail_wal(e))
+        match writer.wal.as_mut() {
+            Some(wal) => wal.sync().map_err(|e| self.fail_wal(e)),
+            // Read-only: nothing was ever written.
+            None => Ok(()),
+        }
     }
 
     /// Freezes the active memtable (if it holds anything) and waits until every frozen

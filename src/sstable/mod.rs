@@ -35,6 +35,8 @@ mod reader;
 pub(crate) use block::test_block;
 pub(crate) use block::Block;
 pub(crate) use builder::TableBuilder;
+pub(crate) use filter::FILTER_BUCKET_BYTES;
+pub(crate) use footer::{Footer, FOOTER_LEN, FORMAT_VERSION, TABLE_MAGIC};
 pub(crate) use reader::Table;
 
 use crate::types::SeqNum;

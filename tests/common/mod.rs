@@ -70,6 +70,18 @@ pub fn value(i: usize, round: usize) -> Vec<u8> {
     format!("value-{i}-{round}-{}", "x".repeat(i % 50)).into_bytes()
 }
 
+/// Every file in `dir`, name -> contents: to check that something left a database as it was.
+pub fn dir_contents(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
 /// Bytes of every file in `dir`: sstables, WALs, manifest, `CURRENT`, `LOCK`.
 pub fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
