@@ -9,25 +9,25 @@ package toykv
 #cgo noescape toykv_open
 #cgo noescape toykv_close
 #cgo noescape toykv_destroy
-#cgo noescape toykv_put
-#cgo noescape toykv_delete
-#cgo noescape toykv_get_into
+#cgo noescape tkvgo_put
+#cgo noescape tkvgo_delete
+#cgo noescape tkvgo_get_into
 #cgo noescape toykv_sync
 #cgo noescape toykv_flush
 #cgo noescape toykv_compact
 #cgo noescape toykv_property
 #cgo noescape toykv_cursor_open
-#cgo noescape toykv_cursor_next
-#cgo noescape toykv_cursor_seek
+#cgo noescape tkvgo_cursor_next
+#cgo noescape tkvgo_cursor_seek
 #cgo noescape toykv_snapshot_open
 #cgo noescape toykv_snapshot_cursor_open
 #cgo noescape tkvgo_write_ops
 #cgo noescape tkvgo_snapshot_get
-#cgo nocallback toykv_put
-#cgo nocallback toykv_delete
-#cgo nocallback toykv_get_into
-#cgo nocallback toykv_cursor_next
-#cgo nocallback toykv_cursor_seek
+#cgo nocallback tkvgo_put
+#cgo nocallback tkvgo_delete
+#cgo nocallback tkvgo_get_into
+#cgo nocallback tkvgo_cursor_next
+#cgo nocallback tkvgo_cursor_seek
 #cgo nocallback tkvgo_write_ops
 #cgo nocallback tkvgo_snapshot_get
 #include "shim.h"
@@ -52,11 +52,11 @@ const (
 // this size take one cgo call; longer ones a second call into an exactly sized buffer.
 const inlineValueBytes = 1024
 
-// cbytes is the C view of b. A nil slice gives (NULL, 0), which the library reads as the empty
-// key or, for a range bound, as unbounded; a non-nil empty slice gives a non-NULL pointer with
-// length 0, the empty key.
-func cbytes(b []byte) (unsafe.Pointer, C.size_t) {
-	return unsafe.Pointer(unsafe.SliceData(b)), C.size_t(len(b))
+// cbytes is the C view of b, as a char pointer (see shim.h for why not void *). A nil slice
+// gives (NULL, 0), which the library reads as the empty key or, for a range bound, as
+// unbounded; a non-nil empty slice gives a non-NULL pointer with length 0, the empty key.
+func cbytes(b []byte) (*C.char, C.size_t) {
+	return (*C.char)(unsafe.Pointer(unsafe.SliceData(b))), C.size_t(len(b))
 }
 
 // cstring is s as a NUL-terminated byte string in Go memory (the library copies what it

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -22,7 +23,7 @@ import (
 // A cursor is used by one goroutine at a time (a call from a second one waits rather than
 // crashing). Each step is one cgo call that returns key and value together.
 type Cursor struct {
-	h       *handle[*C.toykv_cursor]
+	h       *cursorHandle
 	owner   any    // the DB or Snapshot it reads, kept reachable while the cursor is
 	key     []byte // the current entry, copied into buffers the cursor reuses
 	value   []byte
@@ -31,14 +32,44 @@ type Cursor struct {
 	cleanup runtime.Cleanup
 }
 
+// cursorHandle is the cursor's C pointer and the mutex its calls hold (libtoykv lets one
+// thread at a time use a cursor, so a second goroutine waits rather than racing). Close and
+// the leak cleanup take the pointer under the mutex. Apart from Cursor for the same reason as
+// handle.
+type cursorHandle struct {
+	mu  sync.Mutex
+	ptr *C.toykv_cursor // nil once closed
+}
+
+// lock locks the handle and returns its pointer, or an error matching ErrClosed once it is
+// closed. A nil error must be paired with h.mu.Unlock.
+func (h *cursorHandle) lock() (*C.toykv_cursor, error) {
+	h.mu.Lock()
+	if h.ptr == nil {
+		h.mu.Unlock()
+		return nil, closedError("cursor")
+	}
+	return h.ptr, nil
+}
+
+// take waits for the call in flight, detaches the pointer and returns it (nil when already
+// taken) for the caller to free.
+func (h *cursorHandle) take() *C.toykv_cursor {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ptr := h.ptr
+	h.ptr = nil
+	return ptr
+}
+
 func newCursor(ptr *C.toykv_cursor, owner any) *Cursor {
-	c := &Cursor{h: newHandle(ptr, "cursor"), owner: owner}
+	c := &Cursor{h: &cursorHandle{ptr: ptr}, owner: owner}
 	c.cleanup = runtime.AddCleanup(c, closeLeakedCursor, c.h)
 	return c
 }
 
 // closeLeakedCursor is the safety net for a cursor that became unreachable unclosed.
-func closeLeakedCursor(h *handle[*C.toykv_cursor]) {
+func closeLeakedCursor(h *cursorHandle) {
 	C.toykv_cursor_close(h.take())
 }
 
@@ -59,23 +90,21 @@ func (c *Cursor) keep(key, value []byte) {
 // and value in the library's memory, valid only during take. false at the end or on an
 // error, which it records.
 func (c *Cursor) advance(take func(key, value []byte)) bool {
-	ptr, err := c.h.acquireExclusive()
+	ptr, err := c.h.lock()
 	if err != nil {
 		c.err = err
 		return false
 	}
-	defer c.h.releaseExclusive()
-	var key, value unsafe.Pointer
-	var keyLen, valueLen C.size_t
-	var msg *C.char
-	switch rc := C.toykv_cursor_next(ptr, &key, &keyLen, &value, &valueLen, &msg); rc {
+	defer c.h.mu.Unlock()
+	var e C.tkvgo_entry
+	switch rc := C.tkvgo_cursor_next(ptr, &e); rc {
 	case C.TOYKV_OK:
-		take(unsafe.Slice((*byte)(key), keyLen), unsafe.Slice((*byte)(value), valueLen))
+		take(unsafe.Slice((*byte)(e.key), e.key_len), unsafe.Slice((*byte)(e.value), e.value_len))
 		return true
 	case C.TOYKV_END:
 		return false
 	default:
-		c.err = statusError(rc, msg)
+		c.err = statusError(rc, e.err)
 		return false
 	}
 }
@@ -113,15 +142,15 @@ func (c *Cursor) Err() error { return c.err }
 // reached the end, and clears a previous error if the library accepts the seek.
 func (c *Cursor) Seek(key []byte) error {
 	c.valid = false
-	ptr, err := c.h.acquireExclusive()
+	ptr, err := c.h.lock()
 	if err != nil {
 		c.err = err
 		return err
 	}
-	defer c.h.releaseExclusive()
+	defer c.h.mu.Unlock()
 	k, klen := cbytes(key)
 	var msg *C.char
-	c.err = statusError(C.toykv_cursor_seek(ptr, k, klen, &msg), msg)
+	c.err = statusError(C.tkvgo_cursor_seek(ptr, k, klen, &msg), msg)
 	return c.err
 }
 

@@ -6,6 +6,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"unsafe"
 )
 
 // DB is an open database. It is safe for concurrent use; see the package documentation for
@@ -131,7 +132,7 @@ func getInto(ptr *C.toykv_db, key, buf []byte) (int, error) {
 	b, blen := cbytes(buf)
 	var n C.size_t
 	var msg *C.char
-	switch rc := C.toykv_get_into(ptr, k, klen, b, blen, &n, &msg); rc {
+	switch rc := C.tkvgo_get_into(ptr, k, klen, b, blen, &n, &msg); rc {
 	case C.TOYKV_OK:
 		return int(n), nil
 	case C.TOYKV_NOT_FOUND:
@@ -154,7 +155,7 @@ func (db *DB) Put(key, value []byte) error {
 	k, klen := cbytes(key)
 	v, vlen := cbytes(value)
 	var msg *C.char
-	return statusError(C.toykv_put(ptr, k, klen, v, vlen, &msg), msg)
+	return statusError(C.tkvgo_put(ptr, k, klen, v, vlen, &msg), msg)
 }
 
 // Delete removes key; deleting an absent key is not an error.
@@ -166,7 +167,7 @@ func (db *DB) Delete(key []byte) error {
 	defer db.h.release()
 	k, klen := cbytes(key)
 	var msg *C.char
-	return statusError(C.toykv_delete(ptr, k, klen, &msg), msg)
+	return statusError(C.tkvgo_delete(ptr, k, klen, &msg), msg)
 }
 
 // NewBatch returns an empty batch for [DB.Write]. A batch belongs to no database and can be
@@ -261,7 +262,7 @@ func (db *DB) NewCursor(start, end []byte) (*Cursor, error) {
 	e, elen := cbytes(end)
 	var c *C.toykv_cursor
 	var msg *C.char
-	if err := statusError(C.toykv_cursor_open(ptr, s, slen, e, elen, &c, &msg), msg); err != nil {
+	if err := statusError(C.toykv_cursor_open(ptr, unsafe.Pointer(s), slen, unsafe.Pointer(e), elen, &c, &msg), msg); err != nil {
 		return nil, err
 	}
 	return newCursor(c, db), nil

@@ -2,13 +2,14 @@ package toykv
 
 import "sync"
 
-// handle guards a pointer to a C handle against being freed while a call uses it. Calls hold
-// the lock (shared for a DB or snapshot, which libtoykv lets many threads use at once;
-// exclusive for a cursor, which it does not); take, used by Close and by the leak cleanup,
-// holds it exclusively, so it waits for the calls in flight, and the calls after it find nil.
+// handle guards a pointer to a C handle that many threads may use at once (a database or a
+// snapshot) against being freed while a call uses it. Calls hold the lock shared; take, used
+// by Close and by the leak cleanup, holds it exclusively, so it waits for the calls in
+// flight, and the calls after it find the pointer gone. (A cursor, which one thread at a
+// time may use, has a plain mutex instead: see cursorHandle.)
 //
-// A handle lives apart from the Go object (DB, Snapshot, Cursor) that owns it so that the
-// object's cleanup (runtime.AddCleanup) can receive it without keeping the object alive.
+// A handle lives apart from the Go object (DB, Snapshot) that owns it so that the object's
+// cleanup (runtime.AddCleanup) can receive it without keeping the object alive.
 //
 // P is the C pointer type (*C.toykv_db, ...): the C structs themselves are incomplete types,
 // which cannot be type arguments.
@@ -35,20 +36,6 @@ func (h *handle[P]) acquire() (P, error) {
 }
 
 func (h *handle[P]) release() { h.mu.RUnlock() }
-
-// acquireExclusive is acquire for handles one thread at a time may use; pair it with
-// releaseExclusive.
-func (h *handle[P]) acquireExclusive() (P, error) {
-	h.mu.Lock()
-	var null P
-	if h.ptr == null {
-		h.mu.Unlock()
-		return null, closedError(h.what)
-	}
-	return h.ptr, nil
-}
-
-func (h *handle[P]) releaseExclusive() { h.mu.Unlock() }
 
 // take waits for the calls in flight, detaches the pointer and returns it (nil when already
 // taken). The caller frees it; nobody else can reach it any more.

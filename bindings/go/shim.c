@@ -48,12 +48,12 @@ static int fill_batch(toykv_batch *b, const unsigned char *pos, const unsigned c
     return TOYKV_OK;
 }
 
-int tkvgo_write_ops(toykv_db *db, const void *ops, size_t len, size_t *failed, char **err) {
+int tkvgo_write_ops(toykv_db *db, const char *ops, size_t len, size_t *failed, char **err) {
     toykv_batch *b = toykv_batch_new();
     if (b == NULL) {
         return TOYKV_INTERNAL;
     }
-    const unsigned char *pos = ops;
+    const unsigned char *pos = (const unsigned char *)ops;
     int rc = len == 0 ? TOYKV_OK : fill_batch(b, pos, pos + len, failed);
     if (rc == TOYKV_OK) {
         rc = toykv_write(db, b, err);
@@ -62,7 +62,7 @@ int tkvgo_write_ops(toykv_db *db, const void *ops, size_t len, size_t *failed, c
     return rc;
 }
 
-int tkvgo_snapshot_get(toykv_snapshot *snap, const void *key, size_t key_len, void *buf,
+int tkvgo_snapshot_get(toykv_snapshot *snap, const char *key, size_t key_len, char *buf,
                        size_t cap, void **heap, size_t *len, char **err) {
     void *value;
     size_t value_len;

@@ -42,7 +42,7 @@ func (s *Snapshot) Get(key []byte) ([]byte, error) {
 	var heap unsafe.Pointer
 	var n C.size_t
 	var msg *C.char
-	rc := C.tkvgo_snapshot_get(ptr, k, klen, unsafe.Pointer(&buf[0]), C.size_t(len(buf)),
+	rc := C.tkvgo_snapshot_get(ptr, k, klen, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)),
 		&heap, &n, &msg)
 	switch rc {
 	case C.TOYKV_OK:
@@ -70,7 +70,8 @@ func (s *Snapshot) NewCursor(start, end []byte) (*Cursor, error) {
 	e, elen := cbytes(end)
 	var c *C.toykv_cursor
 	var msg *C.char
-	rc := C.toykv_snapshot_cursor_open(ptr, st, stlen, e, elen, &c, &msg)
+	rc := C.toykv_snapshot_cursor_open(ptr, unsafe.Pointer(st), stlen, unsafe.Pointer(e), elen, &c,
+		&msg)
 	if err := statusError(rc, msg); err != nil {
 		return nil, err
 	}

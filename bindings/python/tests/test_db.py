@@ -92,6 +92,8 @@ def test_options(tmp_path) -> None:  # type: ignore[no-untyped-def]
         toykv.DB(path, block_bytes=1 << 30)  # rejected by the library, which names it
     with pytest.raises(toykv.InvalidArgumentError):
         toykv.DB(path, memtable_bytes=0)
+    with pytest.raises(toykv.InvalidArgumentError, match="bloom_bits_per_key"):
+        toykv.DB(path, bloom_bits_per_key=1 << 32)  # would wrap to 0 in a uint32_t
     with pytest.raises(TypeError):
         toykv.DB(path, no_such_option=1)  # type: ignore[call-arg]
 

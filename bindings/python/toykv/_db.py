@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import threading
-from ctypes import byref, c_size_t, c_void_p, string_at
-from typing import Any, Callable, Iterator, Optional, Tuple, Union
+from ctypes import byref, c_size_t, c_void_p, sizeof, string_at
+from typing import Any, Callable, Iterator, Optional, Tuple, Union, cast
 
-from ._errors import ClosedError, InvalidArgumentError, Status, error_for
+from ._errors import ClosedError, InternalError, InvalidArgumentError, Status, error_for
 from ._native import lib
 
 __all__ = ["DB", "Snapshot", "Cursor", "WriteBatch", "destroy", "version"]
@@ -30,7 +30,7 @@ _END = Status.END
 
 def version() -> str:
     """The version of the loaded libtoykv, e.g. ``"0.1.0"``."""
-    return lib.toykv_version().decode()
+    return cast(bytes, lib.toykv_version()).decode()
 
 
 def _check(rc: int, err: c_void_p) -> None:
@@ -43,6 +43,13 @@ def _check(rc: int, err: c_void_p) -> None:
     else:
         message = lib.toykv_status_str(rc).decode()
     raise error_for(rc, message)
+
+
+def _pointer(p: c_void_p, what: str) -> int:
+    """The address in an out-parameter the library filled on success (never NULL then)."""
+    if not p.value:
+        raise InternalError(f"libtoykv returned a NULL {what}")
+    return p.value
 
 
 def _bytes(value: BytesLike, what: str) -> bytes:
@@ -132,19 +139,21 @@ class DB:
         bloom_bits_per_key: Optional[int] = None,
         block_cache_bytes: Optional[int] = None,
     ) -> None:
-        self._gate: Optional[_Gate] = None
         cpath = _cstring(os.fsencode(path), "path")
-        sizes = {
-            "memtable_bytes": (memtable_bytes, lib.toykv_options_set_memtable_bytes),
-            "block_bytes": (block_bytes, lib.toykv_options_set_block_bytes),
-            "bloom_bits_per_key": (bloom_bits_per_key, lib.toykv_options_set_bloom_bits_per_key),
-            "block_cache_bytes": (block_cache_bytes, lib.toykv_options_set_block_cache_bytes),
+        size_max = (1 << (8 * sizeof(c_size_t))) - 1
+        sizes = {  # name: (value, setter, largest value the C type holds)
+            "memtable_bytes": (memtable_bytes, lib.toykv_options_set_memtable_bytes, size_max),
+            "block_bytes": (block_bytes, lib.toykv_options_set_block_bytes, size_max),
+            "bloom_bits_per_key": (
+                bloom_bits_per_key, lib.toykv_options_set_bloom_bits_per_key, 0xFFFFFFFF),
+            "block_cache_bytes": (
+                block_cache_bytes, lib.toykv_options_set_block_cache_bytes, size_max),
         }
-        for name, (value, _) in sizes.items():
-            if value is not None and (not isinstance(value, int) or value < 0):
-                raise InvalidArgumentError(f"option {name} must be a non-negative int, not {value!r}")
-        if bloom_bits_per_key is not None and bloom_bits_per_key > 0xFFFFFFFF:
-            raise InvalidArgumentError(f"option bloom_bits_per_key is too large ({bloom_bits_per_key})")
+        # ctypes would silently wrap a negative or oversized int; the library checks the rest.
+        for name, (value, _, largest) in sizes.items():
+            if value is not None and (not isinstance(value, int) or not 0 <= value <= largest):
+                raise InvalidArgumentError(f"option {name} must be an int from 0 to {largest}, "
+                                           f"not {value!r}")
         opts = lib.toykv_options_new()
         if not opts:
             raise MemoryError("toykv_options_new failed")
@@ -152,14 +161,14 @@ class DB:
             lib.toykv_options_set_create_if_missing(opts, bool(create_if_missing))
             lib.toykv_options_set_error_if_exists(opts, bool(error_if_exists))
             lib.toykv_options_set_sync_writes(opts, bool(sync_writes))
-            for value, setter in sizes.values():
+            for value, setter, _ in sizes.values():
                 if value is not None:
                     setter(opts, value)
             handle, err = c_void_p(), c_void_p()
             _check(lib.toykv_open(cpath, opts, byref(handle), byref(err)), err)
         finally:
             lib.toykv_options_free(opts)
-        self._gate = _Gate(handle.value, "database")
+        self._gate = _Gate(_pointer(handle, "database handle"), "database")
         self.path = os.fsdecode(path)
 
     # -- lifetime ------------------------------------------------------------------------
@@ -168,14 +177,14 @@ class DB:
         """Waits for the calls in flight in other threads, makes every acknowledged write
         durable, releases the directory. Later calls raise ``ClosedError``; a second close
         does nothing. Open snapshots and cursors stay valid to close."""
-        ptr = self._gate.take() if self._gate is not None else None
+        ptr = self._gate.take()
         if ptr is not None:
             err = c_void_p()
             _check(lib.toykv_close(ptr, byref(err)), err)
 
     @property
     def closed(self) -> bool:
-        return self._gate is None or self._gate.closed
+        return self._gate.closed
 
     def __enter__(self) -> "DB":
         return self
@@ -249,7 +258,7 @@ class DB:
             _check(lib.toykv_cursor_open(ptr, s, slen, e, elen, byref(cursor), byref(err)), err)
         finally:
             self._gate.leave()
-        return Cursor(cursor.value, self)
+        return Cursor(_pointer(cursor, "cursor"), self)
 
     def __iter__(self) -> Iterator[Tuple[bytes, bytes]]:
         return self.range()
@@ -262,7 +271,7 @@ class DB:
             _check(lib.toykv_snapshot_open(ptr, byref(snap), byref(err)), err)
         finally:
             self._gate.leave()
-        return Snapshot(snap.value, self)
+        return Snapshot(_pointer(snap, "snapshot"), self)
 
     # -- maintenance ---------------------------------------------------------------------
 
@@ -286,7 +295,7 @@ class DB:
         value = c_void_p()
         self._call(lib.toykv_property, cname, byref(value))
         try:
-            return string_at(value.value).decode("utf-8", "replace")
+            return string_at(_pointer(value, "property")).decode("utf-8", "replace")
         finally:
             lib.toykv_free(value)
 
@@ -299,7 +308,7 @@ def _get(fn: Callable[..., int], ptr: int, key: bytes, default: Optional[bytes])
         return default
     _check(rc, err)
     try:
-        return string_at(value.value, length.value)
+        return string_at(_pointer(value, "value"), length.value)
     finally:
         lib.toykv_free(value)
 
@@ -334,7 +343,7 @@ class Snapshot:
             _check(rc, err)
         finally:
             self._gate.leave()
-        return Cursor(cursor.value, self)
+        return Cursor(_pointer(cursor, "cursor"), self)
 
     def __iter__(self) -> Iterator[Tuple[bytes, bytes]]:
         return self.range()
@@ -393,8 +402,8 @@ class Cursor:
             if rc == _OK:
                 # The library's pointers are valid until the next call: copy now.
                 return (
-                    string_at(self._key.value, self._key_len.value),
-                    string_at(self._value.value, self._value_len.value),
+                    string_at(_pointer(self._key, "key"), self._key_len.value),
+                    string_at(_pointer(self._value, "value"), self._value_len.value),
                 )
             if rc != _END:
                 _check(rc, err)

@@ -12,11 +12,12 @@ import ctypes.util
 import os
 import sys
 from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint32, c_void_p
+from typing import List
 
 __all__ = ["lib", "library_path"]
 
 
-def _candidates() -> list:
+def _candidates() -> List[str]:
     if sys.platform == "darwin":
         return ["libtoykv.0.dylib", "libtoykv.dylib"]
     return ["libtoykv.so.0", "libtoykv.so"]
