@@ -20,36 +20,25 @@ import (
 //	}
 //	if err := c.Err(); err != nil { ... }
 //
-// A cursor is used by one goroutine at a time (a call from a second one waits rather than
-// crashing). Each step is one cgo call that returns key and value together.
+// A cursor is for one goroutine at a time, except that Close may come from any goroutine: it
+// waits for the step in flight. Each step is one cgo call that returns key and value together.
 type Cursor struct {
 	h       *cursorHandle
-	owner   any    // the DB or Snapshot it reads, kept reachable while the cursor is
-	key     []byte // the current entry, copied into buffers the cursor reuses
-	value   []byte
-	valid   bool
-	err     error
+	owner   any // the DB or Snapshot it reads, kept reachable while the cursor is
 	cleanup runtime.Cleanup
+	// Guarded by h.mu, so that a Close from another goroutine does not race with a step.
+	key   []byte // the current entry, copied into buffers the cursor reuses
+	value []byte
+	valid bool
+	err   error
 }
 
 // cursorHandle is the cursor's C pointer and the mutex its calls hold (libtoykv lets one
-// thread at a time use a cursor, so a second goroutine waits rather than racing). Close and
-// the leak cleanup take the pointer under the mutex. Apart from Cursor for the same reason as
-// handle.
+// thread at a time use a cursor). Close and the leak cleanup take the pointer under the
+// mutex. It lives apart from Cursor for the same reason as handle.
 type cursorHandle struct {
 	mu  sync.Mutex
 	ptr *C.toykv_cursor // nil once closed
-}
-
-// lock locks the handle and returns its pointer, or an error matching ErrClosed once it is
-// closed. A nil error must be paired with h.mu.Unlock.
-func (h *cursorHandle) lock() (*C.toykv_cursor, error) {
-	h.mu.Lock()
-	if h.ptr == nil {
-		h.mu.Unlock()
-		return nil, closedError("cursor")
-	}
-	return h.ptr, nil
 }
 
 // take waits for the call in flight, detaches the pointer and returns it (nil when already
@@ -76,8 +65,7 @@ func closeLeakedCursor(h *cursorHandle) {
 // Next moves to the next entry and reports whether there is one. It returns false at the end
 // of the range and on an error (see [Cursor.Err]), and keeps returning false until a Seek.
 func (c *Cursor) Next() bool {
-	c.valid = c.err == nil && c.advance(c.keep)
-	return c.valid
+	return c.advance(c.keep)
 }
 
 // keep copies the current entry, which lives in the library's memory until the next call.
@@ -87,26 +75,29 @@ func (c *Cursor) keep(key, value []byte) {
 }
 
 // advance makes one toykv_cursor_next call and, on an entry, passes take views of its key
-// and value in the library's memory, valid only during take. false at the end or on an
-// error, which it records.
+// and value in the library's memory, valid only during take (which runs under the mutex).
+// false at the end or on an error, which it records.
 func (c *Cursor) advance(take func(key, value []byte)) bool {
-	ptr, err := c.h.lock()
-	if err != nil {
-		c.err = err
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	c.valid = false
+	if c.err != nil {
 		return false
 	}
-	defer c.h.mu.Unlock()
+	if c.h.ptr == nil {
+		c.err = closedError("cursor")
+		return false
+	}
 	var e C.tkvgo_entry
-	switch rc := C.tkvgo_cursor_next(ptr, &e); rc {
+	switch rc := C.tkvgo_cursor_next(c.h.ptr, &e); rc {
 	case C.TOYKV_OK:
 		take(unsafe.Slice((*byte)(e.key), e.key_len), unsafe.Slice((*byte)(e.value), e.value_len))
-		return true
+		c.valid = true
 	case C.TOYKV_END:
-		return false
 	default:
 		c.err = statusError(rc, e.err)
-		return false
 	}
+	return c.valid
 }
 
 // Key is the current entry's key, or nil when Next has not returned true. It is valid until
@@ -141,29 +132,33 @@ func (c *Cursor) Err() error { return c.err }
 // range (a key before the range's start means the start). It also revives a cursor that
 // reached the end, and clears a previous error if the library accepts the seek.
 func (c *Cursor) Seek(key []byte) error {
-	c.valid = false
-	ptr, err := c.h.lock()
-	if err != nil {
-		c.err = err
-		return err
-	}
+	c.h.mu.Lock()
 	defer c.h.mu.Unlock()
+	c.valid = false
+	if c.h.ptr == nil {
+		c.err = closedError("cursor")
+		return c.err
+	}
 	k, klen := cbytes(key)
 	var msg *C.char
-	c.err = statusError(C.tkvgo_cursor_seek(ptr, k, klen, &msg), msg)
+	c.err = statusError(C.tkvgo_cursor_seek(c.h.ptr, k, klen, &msg), msg)
 	return c.err
 }
 
 // Close frees the cursor and returns the error that ended the iteration, as [Cursor.Err]
 // does (nil for one that ran to the end or was stopped early). Closing twice is harmless:
-// the second Close returns nil. A cursor may be closed after its database.
+// the second Close returns nil. A cursor may be closed after its database, and from another
+// goroutine than the one stepping it (it waits for the step in flight; the next step then
+// reports ErrClosed).
 func (c *Cursor) Close() error {
-	ptr := c.h.take()
+	c.h.mu.Lock()
+	ptr, err := c.h.ptr, c.err
+	c.h.ptr, c.valid = nil, false
+	c.h.mu.Unlock()
 	if ptr == nil {
 		return nil
 	}
 	c.cleanup.Stop()
 	C.toykv_cursor_close(ptr)
-	c.valid = false
-	return c.err
+	return err
 }
