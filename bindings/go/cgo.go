@@ -16,11 +16,10 @@ package toykv
 #cgo noescape toykv_flush
 #cgo noescape toykv_compact
 #cgo noescape toykv_property
-#cgo noescape toykv_cursor_open
+#cgo noescape tkvgo_cursor_open
 #cgo noescape tkvgo_cursor_next
 #cgo noescape tkvgo_cursor_seek
 #cgo noescape toykv_snapshot_open
-#cgo noescape toykv_snapshot_cursor_open
 #cgo noescape tkvgo_write_ops
 #cgo noescape tkvgo_snapshot_get
 #cgo nocallback tkvgo_put

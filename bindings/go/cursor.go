@@ -51,10 +51,22 @@ func (h *cursorHandle) take() *C.toykv_cursor {
 	return ptr
 }
 
-func newCursor(ptr *C.toykv_cursor, owner any) *Cursor {
-	c := &Cursor{h: &cursorHandle{ptr: ptr}, owner: owner}
+// openCursor opens a cursor over [start, end) on the database db or, when db is nil, on the
+// snapshot snap; owner is the Go object of the one used. The caller holds its handle.
+func openCursor(db *C.toykv_db, snap *C.toykv_snapshot, start, end []byte,
+	owner any) (*Cursor, error) {
+	s, slen := cbytes(start)
+	e, elen := cbytes(end)
+	var ptr *C.toykv_cursor
+	var msg *C.char
+	rc := C.tkvgo_cursor_open(db, snap, s, slen, e, elen, &ptr, &msg)
+	if err := statusError(rc, msg); err != nil {
+		return nil, err
+	}
+	// Non-nil empty buffers: an empty key or value is a non-nil empty slice, as from Get.
+	c := &Cursor{h: &cursorHandle{ptr: ptr}, owner: owner, key: []byte{}, value: []byte{}}
 	c.cleanup = runtime.AddCleanup(c, closeLeakedCursor, c.h)
-	return c
+	return c, nil
 }
 
 // closeLeakedCursor is the safety net for a cursor that became unreachable unclosed.
@@ -106,9 +118,6 @@ func (c *Cursor) Key() []byte {
 	if !c.valid {
 		return nil
 	}
-	if c.key == nil {
-		return []byte{}
-	}
 	return c.key
 }
 
@@ -116,9 +125,6 @@ func (c *Cursor) Key() []byte {
 func (c *Cursor) Value() []byte {
 	if !c.valid {
 		return nil
-	}
-	if c.value == nil {
-		return []byte{}
 	}
 	return c.value
 }

@@ -6,7 +6,6 @@ import "C"
 import (
 	"fmt"
 	"runtime"
-	"unsafe"
 )
 
 // DB is an open database. It is safe for concurrent use; see the package documentation for
@@ -258,14 +257,7 @@ func (db *DB) NewCursor(start, end []byte) (*Cursor, error) {
 		return nil, err
 	}
 	defer db.h.release()
-	s, slen := cbytes(start)
-	e, elen := cbytes(end)
-	var c *C.toykv_cursor
-	var msg *C.char
-	if err := statusError(C.toykv_cursor_open(ptr, unsafe.Pointer(s), slen, unsafe.Pointer(e), elen, &c, &msg), msg); err != nil {
-		return nil, err
-	}
-	return newCursor(c, db), nil
+	return openCursor(ptr, nil, start, end, db)
 }
 
 // Snapshot takes a snapshot of the database as it is now. Close it when done: an open

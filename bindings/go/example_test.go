@@ -19,6 +19,17 @@ func exampleDir() (string, func()) {
 	return filepath.Join(base, "db"), func() { os.RemoveAll(base) }
 }
 
+// exampleDB opens a database in a fresh directory (as Example shows); done closes it and
+// removes the directory.
+func exampleDB() (db *toykv.DB, done func()) {
+	path, cleanup := exampleDir()
+	db, err := toykv.Open(path, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return db, func() { db.Close(); cleanup() }
+}
+
 func Example() {
 	path, cleanup := exampleDir()
 	defer cleanup()
@@ -46,13 +57,8 @@ func Example() {
 }
 
 func ExampleDB_Range() {
-	path, cleanup := exampleDir()
-	defer cleanup()
-	db, err := toykv.Open(path, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, done := exampleDB()
+	defer done()
 	for _, fruit := range []string{"cherry", "apple", "banana", "date"} {
 		db.Put([]byte(fruit), []byte(fmt.Sprint(len(fruit))))
 	}
@@ -70,13 +76,8 @@ func ExampleDB_Range() {
 }
 
 func ExampleDB_NewCursor() {
-	path, cleanup := exampleDir()
-	defer cleanup()
-	db, err := toykv.Open(path, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, done := exampleDB()
+	defer done()
 	for i := range 5 {
 		db.Put(fmt.Appendf(nil, "user/%d", i), fmt.Appendf(nil, "name %d", i))
 	}
@@ -101,13 +102,8 @@ func ExampleDB_NewCursor() {
 }
 
 func ExampleDB_Write() {
-	path, cleanup := exampleDir()
-	defer cleanup()
-	db, err := toykv.Open(path, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, done := exampleDB()
+	defer done()
 	db.Put([]byte("balance/alice"), []byte("10"))
 
 	// Both changes land together or not at all, also across a crash.
@@ -117,20 +113,15 @@ func ExampleDB_Write() {
 	if err := db.Write(b); err != nil {
 		log.Fatal(err)
 	}
-	_, err = db.Get([]byte("balance/alice"))
+	_, err := db.Get([]byte("balance/alice"))
 	bob, _ := db.Get([]byte("balance/bob"))
 	fmt.Println(errors.Is(err, toykv.ErrNotFound), string(bob))
 	// Output: true 10
 }
 
 func ExampleDB_Snapshot() {
-	path, cleanup := exampleDir()
-	defer cleanup()
-	db, err := toykv.Open(path, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, done := exampleDB()
+	defer done()
 	db.Put([]byte("k"), []byte("before"))
 
 	snap, err := db.Snapshot()
@@ -147,13 +138,8 @@ func ExampleDB_Snapshot() {
 }
 
 func ExampleDB_GetInto() {
-	path, cleanup := exampleDir()
-	defer cleanup()
-	db, err := toykv.Open(path, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, done := exampleDB()
+	defer done()
 	db.Put([]byte("k"), []byte("a value longer than eight bytes"))
 
 	buf := make([]byte, 8)

@@ -31,6 +31,16 @@ static inline int tkvgo_cursor_seek(toykv_cursor *c, const char *key, size_t key
     return toykv_cursor_seek(c, key, key_len, err);
 }
 
+/* toykv_cursor_open on `db`, or toykv_snapshot_cursor_open on `snap` when `db` is NULL. */
+static inline int tkvgo_cursor_open(toykv_db *db, toykv_snapshot *snap, const char *start,
+                                    size_t start_len, const char *end, size_t end_len,
+                                    toykv_cursor **out, char **err) {
+    if (db == NULL) {
+        return toykv_snapshot_cursor_open(snap, start, start_len, end, end_len, out, err);
+    }
+    return toykv_cursor_open(db, start, start_len, end, end_len, out, err);
+}
+
 /* One cursor step's outputs in one struct, so that cgo checks one pointer argument, not five
  * (see above). */
 typedef struct tkvgo_entry {

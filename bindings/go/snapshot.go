@@ -66,16 +66,7 @@ func (s *Snapshot) NewCursor(start, end []byte) (*Cursor, error) {
 		return nil, err
 	}
 	defer s.h.release()
-	st, stlen := cbytes(start)
-	e, elen := cbytes(end)
-	var c *C.toykv_cursor
-	var msg *C.char
-	rc := C.toykv_snapshot_cursor_open(ptr, unsafe.Pointer(st), stlen, unsafe.Pointer(e), elen, &c,
-		&msg)
-	if err := statusError(rc, msg); err != nil {
-		return nil, err
-	}
-	return newCursor(c, s), nil
+	return openCursor(nil, ptr, start, end, s)
 }
 
 // Close releases the snapshot, letting compaction drop what only it could see. It always

@@ -36,7 +36,8 @@ func TestSnapshotSeesTheDatabaseWhenTaken(t *testing.T) {
 	wantValue(t, snap.Get, "a", "va")
 	wantValue(t, snap.Get, "b", "vb")
 	wantAbsent(t, snap.Get, "new")
-	if got, err := snap.Get([]byte("big")); err != nil || !bytes.Equal(got, big) || cap(got) != len(big) {
+	got, err := snap.Get([]byte("big"))
+	if err != nil || !bytes.Equal(got, big) || cap(got) != len(big) {
 		t.Fatalf("snapshot Get of a 5000-byte value: %d bytes (cap %d), %v", len(got), cap(got), err)
 	}
 	wantValue(t, db.Get, "a", "changed")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from ctypes import byref, c_size_t, c_void_p, sizeof, string_at
-from typing import Any, Callable, Iterator, Optional, Tuple, Union, cast
+from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar, Union, cast
 
 from ._errors import ClosedError, InternalError, InvalidArgumentError, Status, error_for
 from ._native import lib
@@ -22,6 +22,8 @@ __all__ = ["DB", "Snapshot", "Cursor", "WriteBatch", "destroy", "version"]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+_R = TypeVar("_R", bound="_Reader")
 
 _OK = Status.OK
 _NOT_FOUND = Status.NOT_FOUND
@@ -114,7 +116,68 @@ class _Gate:
         return self._ptr is None
 
 
-class DB:
+class _Reader:
+    """What DB and Snapshot share: a gated handle, point reads, range reads, ``with``."""
+
+    _gate: _Gate
+    # toykv_get / toykv_snapshot_get and toykv_cursor_open / toykv_snapshot_cursor_open.
+    _GET: Callable[..., int]
+    _CURSOR_OPEN: Callable[..., int]
+
+    def get(self, key: BytesLike, default: Optional[bytes] = None) -> Optional[bytes]:
+        """The value of ``key`` (as of the snapshot, for a snapshot), or ``default`` (None)
+        when it is absent."""
+        k = _bytes(key, "key")
+        ptr = self._gate.enter()
+        try:
+            value, length, err = c_void_p(), c_size_t(), c_void_p()
+            rc = self._GET(ptr, k, len(k), byref(value), byref(length), byref(err))
+            if rc == _NOT_FOUND:
+                return default
+            _check(rc, err)
+        finally:
+            self._gate.leave()
+        try:
+            return string_at(_pointer(value, "value"), length.value)
+        finally:
+            lib.toykv_free(value)
+
+    def range(
+        self, start: Optional[BytesLike] = None, end: Optional[BytesLike] = None
+    ) -> "Cursor":
+        """An iterator of ``(key, value)`` over the keys in ``[start, end)`` in byte order,
+        reading a snapshot taken now (later writes do not show). None is unbounded; ``b""``
+        is the empty key, so ``end=b""`` is an empty range. The cursor is released when the
+        iteration ends, on ``close()``, or at the end of a ``with`` block; it stays usable
+        after the database or snapshot it reads is closed."""
+        s, slen = _bound(start, "start")
+        e, elen = _bound(end, "end")
+        ptr = self._gate.enter()
+        try:
+            cursor, err = c_void_p(), c_void_p()
+            _check(self._CURSOR_OPEN(ptr, s, slen, e, elen, byref(cursor), byref(err)), err)
+        finally:
+            self._gate.leave()
+        return Cursor(_pointer(cursor, "cursor"), self)
+
+    def __iter__(self) -> Iterator[Tuple[bytes, bytes]]:
+        return self.range()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        return self._gate.closed
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class DB(_Reader):
     """An open database; usable from many threads at once, and as a context manager::
 
         with toykv.DB("/tmp/demo") as db:
@@ -126,6 +189,9 @@ class DB:
     returns), ``memtable_bytes`` (4 MiB), ``block_bytes`` (4096), ``bloom_bits_per_key`` (10;
     0 builds no filter), ``block_cache_bytes`` (8 MiB; 0 disables the cache).
     """
+
+    _GET = lib.toykv_get
+    _CURSOR_OPEN = lib.toykv_cursor_open
 
     def __init__(
         self,
@@ -182,16 +248,6 @@ class DB:
             err = c_void_p()
             _check(lib.toykv_close(ptr, byref(err)), err)
 
-    @property
-    def closed(self) -> bool:
-        return self._gate.closed
-
-    def __enter__(self) -> "DB":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
     # The __del__ methods are a safety net only: close explicitly (or use ``with``). The
     # C function is bound as a default argument so that it is still reachable while the
     # interpreter shuts down and module globals are cleared.
@@ -214,15 +270,6 @@ class DB:
 
     # -- reads and writes ----------------------------------------------------------------
 
-    def get(self, key: BytesLike, default: Optional[bytes] = None) -> Optional[bytes]:
-        """The value of ``key``, or ``default`` (None) when it is absent."""
-        k = _bytes(key, "key")
-        ptr = self._gate.enter()
-        try:
-            return _get(lib.toykv_get, ptr, k, default)
-        finally:
-            self._gate.leave()
-
     def put(self, key: BytesLike, value: BytesLike) -> None:
         """Sets ``key`` to ``value``; visible to every later read once it returns."""
         k, v = _bytes(key, "key"), _bytes(value, "value")
@@ -242,26 +289,6 @@ class DB:
                 batch.delete(b"b")
         """
         return WriteBatch(self)
-
-    def range(
-        self, start: Optional[BytesLike] = None, end: Optional[BytesLike] = None
-    ) -> "Cursor":
-        """An iterator of ``(key, value)`` over the keys in ``[start, end)`` in byte order,
-        as of now (later writes do not show). None is unbounded; ``b""`` is the empty key,
-        so ``end=b""`` is an empty range. The cursor is released when the iteration ends,
-        on ``close()``, or at the end of a ``with`` block."""
-        s, slen = _bound(start, "start")
-        e, elen = _bound(end, "end")
-        ptr = self._gate.enter()
-        try:
-            cursor, err = c_void_p(), c_void_p()
-            _check(lib.toykv_cursor_open(ptr, s, slen, e, elen, byref(cursor), byref(err)), err)
-        finally:
-            self._gate.leave()
-        return Cursor(_pointer(cursor, "cursor"), self)
-
-    def __iter__(self) -> Iterator[Tuple[bytes, bytes]]:
-        return self.range()
 
     def snapshot(self) -> "Snapshot":
         """A read-only view of the database as it is now; close it when done."""
@@ -300,69 +327,22 @@ class DB:
             lib.toykv_free(value)
 
 
-def _get(fn: Callable[..., int], ptr: int, key: bytes, default: Optional[bytes]) -> Optional[bytes]:
-    """toykv_get or toykv_snapshot_get: a copy of the value, or ``default``."""
-    value, length, err = c_void_p(), c_size_t(), c_void_p()
-    rc = fn(ptr, key, len(key), byref(value), byref(length), byref(err))
-    if rc == _NOT_FOUND:
-        return default
-    _check(rc, err)
-    try:
-        return string_at(_pointer(value, "value"), length.value)
-    finally:
-        lib.toykv_free(value)
-
-
-class Snapshot:
+class Snapshot(_Reader):
     """The database exactly as it was when ``DB.snapshot()`` was called. Usable from many
     threads at once and as a context manager; ``close()`` releases it."""
+
+    _GET = lib.toykv_snapshot_get
+    _CURSOR_OPEN = lib.toykv_snapshot_cursor_open
 
     def __init__(self, ptr: int, db: DB) -> None:
         self._gate = _Gate(ptr, "snapshot")
         self._db = db  # keeps the database open while the snapshot is reachable
-
-    def get(self, key: BytesLike, default: Optional[bytes] = None) -> Optional[bytes]:
-        """The value ``key`` had when the snapshot was taken, or ``default``."""
-        k = _bytes(key, "key")
-        ptr = self._gate.enter()
-        try:
-            return _get(lib.toykv_snapshot_get, ptr, k, default)
-        finally:
-            self._gate.leave()
-
-    def range(
-        self, start: Optional[BytesLike] = None, end: Optional[BytesLike] = None
-    ) -> "Cursor":
-        """``DB.range`` as of the snapshot; the cursor outlives the snapshot's close."""
-        s, slen = _bound(start, "start")
-        e, elen = _bound(end, "end")
-        ptr = self._gate.enter()
-        try:
-            cursor, err = c_void_p(), c_void_p()
-            rc = lib.toykv_snapshot_cursor_open(ptr, s, slen, e, elen, byref(cursor), byref(err))
-            _check(rc, err)
-        finally:
-            self._gate.leave()
-        return Cursor(_pointer(cursor, "cursor"), self)
-
-    def __iter__(self) -> Iterator[Tuple[bytes, bytes]]:
-        return self.range()
 
     def close(self) -> None:
         """Releases the snapshot (waiting for reads in flight); closing twice does nothing."""
         ptr = self._gate.take()
         if ptr is not None:
             lib.toykv_snapshot_close(ptr)
-
-    @property
-    def closed(self) -> bool:
-        return self._gate.closed
-
-    def __enter__(self) -> "Snapshot":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __del__(self, _close: Callable[..., None] = lib.toykv_snapshot_close) -> None:
         if getattr(self, "_gate", None) is not None:
@@ -463,24 +443,22 @@ class WriteBatch:
 
     def put(self, key: BytesLike, value: BytesLike) -> None:
         k, v = _bytes(key, "key"), _bytes(value, "value")
-        ptr = self._enter()
-        try:
-            rc = lib.toykv_batch_put(ptr, k, len(k), v, len(v))
-            if rc != _OK:
-                raise error_for(rc, f"batch put of a {len(k)}-byte key and a {len(v)}-byte value "
-                                f"rejected: {lib.toykv_status_str(rc).decode()}")
-            self._count += 1
-        finally:
-            self._lock.release()
+        self._add(f"put of a {len(k)}-byte key and a {len(v)}-byte value",
+                  lambda ptr: lib.toykv_batch_put(ptr, k, len(k), v, len(v)))
 
     def delete(self, key: BytesLike) -> None:
         k = _bytes(key, "key")
+        self._add(f"delete of a {len(k)}-byte key",
+                  lambda ptr: lib.toykv_batch_delete(ptr, k, len(k)))
+
+    def _add(self, what: str, add: Callable[[int], int]) -> None:
+        """Runs ``add`` (a toykv_batch_put/delete on the batch); those calls take no message
+        argument, so a rejection is described here."""
         ptr = self._enter()
         try:
-            rc = lib.toykv_batch_delete(ptr, k, len(k))
+            rc = add(ptr)
             if rc != _OK:
-                raise error_for(rc, f"batch delete of a {len(k)}-byte key rejected: "
-                                f"{lib.toykv_status_str(rc).decode()}")
+                raise error_for(rc, f"batch {what} rejected: {lib.toykv_status_str(rc).decode()}")
             self._count += 1
         finally:
             self._lock.release()
