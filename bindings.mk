@@ -35,11 +35,20 @@ $(BUILD_PC): toykv.pc.in Cargo.toml bindings.mk
 		toykv.pc.in > $@
 	@echo "  GEN     $@"
 
+# Go's build cache does not notice which toykv.pc a cgo package was compiled with
+# (golang/go#24544): a package built earlier against an installed libtoykv would be reused
+# without this tree's rpath. CGO_CPPFLAGS and CGO_LDFLAGS are part of the cache key, so
+# setting them to this tree's header and library directories gives these builds cache
+# entries of their own, and pins them to this tree whatever else is on PKG_CONFIG_PATH.
+GO_ENV = export PKG_CONFIG_PATH="$(abspath $(BUILD_PC_DIR))" \
+	CGO_CPPFLAGS="-I$(abspath $(C_INCLUDE))" \
+	CGO_LDFLAGS="-L$(abspath $(LIBDIR)) -Wl,-rpath,$(abspath $(LIBDIR))"
+
 # -count=1: the test binaries link libtoykv.so, which go's test cache does not track.
 go-test: c-build $(BUILD_PC)
 	@set -e; \
 	command -v $(GO) >/dev/null || { echo "bindings.mk: go-test needs Go (1.24 or newer)" >&2; exit 1; }; \
-	export PKG_CONFIG_PATH="$(abspath $(BUILD_PC_DIR))"; \
+	$(GO_ENV); \
 	log=$(abspath build/go-test.log); tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	echo "== go vet (bindings/go, examples/go)"; \
 	(cd bindings/go && $(GO) vet ./...); \
@@ -76,7 +85,6 @@ py-test: c-build
 # Each benchmark's "go" and "c" lines: the same operation through the binding and from a C
 # loop on the same database (bindings/go/bench_test.go).
 go-bench: c-build $(BUILD_PC)
-	cd bindings/go && PKG_CONFIG_PATH="$(abspath $(BUILD_PC_DIR))" \
-		$(GO) test -count=1 -run '^$$' -bench . -benchtime $(GO_BENCHTIME) .
+	$(GO_ENV); cd bindings/go && $(GO) test -count=1 -run '^$$' -bench . -benchtime $(GO_BENCHTIME) .
 
 .DEFAULT_GOAL := $(bindings_mk_saved_default_goal)
