@@ -3,6 +3,7 @@ and how the library is found."""
 
 from __future__ import annotations
 
+import gc
 import glob
 import os
 import subprocess
@@ -169,3 +170,17 @@ def test_library_found_through_toykv_library_then_the_loader() -> None:
     assert done.returncode == 0, done.stderr
     done = _import_in_subprocess({**base, "TOYKV_LIBRARY": "/nonexistent/libtoykv.so"})
     assert done.returncode != 0 and "TOYKV_LIBRARY='/nonexistent/libtoykv.so'" in done.stderr
+
+
+def test_a_leaked_db_is_closed_when_collected(path: str) -> None:
+    # __del__ is only a safety net, but it must release the directory's lock.
+    db = toykv.DB(path)
+    db.put(b"k", b"v")
+    cursor, snap = db.range(), db.snapshot()  # they keep the DB alive while they live
+    del db
+    with pytest.raises(toykv.LockedError):
+        toykv.DB(path)
+    del cursor, snap
+    gc.collect()
+    with toykv.DB(path) as db:
+        assert db.get(b"k") == b"v"
