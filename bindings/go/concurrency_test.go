@@ -156,7 +156,17 @@ func TestCloseWhileCallsAreInFlight(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Close once every writer is well under way (or after 10 s, which the test then reports).
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		busy := true
+		for w := 2; w < workers; w++ {
+			busy = busy && acked[w].Load() >= 100
+		}
+		if busy {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

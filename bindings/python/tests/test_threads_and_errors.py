@@ -86,7 +86,9 @@ def test_close_while_calls_are_in_flight(path: str) -> None:
     threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10  # close once every writer is under way
+    while min(acked[2:]) < 100 and time.monotonic() < deadline:
+        time.sleep(0.005)
     db.close()
     for t in threads:
         t.join()
