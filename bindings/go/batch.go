@@ -18,7 +18,8 @@ type Batch struct {
 }
 
 // Put adds "set key to value". The bytes are copied. A key or value over the library's
-// limits makes the Write fail with [ErrInvalidArgument], and nothing of the batch is applied.
+// limits, or a batch over [MaxBatchBytes], makes the Write fail with [ErrInvalidArgument], and
+// nothing of the batch is applied.
 func (b *Batch) Put(key, value []byte) {
 	b.ops = append(b.ops, C.TKVGO_OP_PUT)
 	b.ops = binary.NativeEndian.AppendUint64(b.ops, uint64(len(key)))
@@ -58,13 +59,12 @@ func (b *Batch) describe(index int) string {
 			ops = ops[8:]
 		}
 		if i == index {
+			what := fmt.Sprintf("delete of a %d-byte key", keyLen)
 			if kind == C.TKVGO_OP_PUT {
-				return fmt.Sprintf("batch operation %d (put of a %d-byte key and a %d-byte value) "+
-					"was rejected; keys are limited to %d bytes, values to %d", i, keyLen, valueLen,
-					MaxKeyLen, MaxValueLen)
+				what = fmt.Sprintf("put of a %d-byte key and a %d-byte value", keyLen, valueLen)
 			}
-			return fmt.Sprintf("batch operation %d (delete of a %d-byte key) was rejected; "+
-				"keys are limited to %d bytes", i, keyLen, MaxKeyLen)
+			return fmt.Sprintf("batch operation %d (%s) was rejected: keys are limited to %d "+
+				"bytes, values to %d, a batch to %d", i, what, MaxKeyLen, MaxValueLen, MaxBatchBytes)
 		}
 		ops = ops[keyLen+valueLen:]
 	}

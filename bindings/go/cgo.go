@@ -40,11 +40,13 @@ func Version() string {
 	return C.GoString(C.toykv_version())
 }
 
-// MaxKeyLen and MaxValueLen are the library's limits; longer keys and values are rejected
-// with an error matching [ErrInvalidArgument].
+// The library's limits; past them a call fails with an error matching [ErrInvalidArgument].
+// MaxBatchBytes bounds what one [Batch] may charge: each operation counts its key and value
+// plus a fixed overhead (what it costs in the memtable).
 const (
-	MaxKeyLen   = C.TOYKV_MAX_KEY_LEN
-	MaxValueLen = C.TOYKV_MAX_VALUE_LEN
+	MaxKeyLen     = C.TOYKV_MAX_KEY_LEN
+	MaxValueLen   = C.TOYKV_MAX_VALUE_LEN
+	MaxBatchBytes = C.TOYKV_MAX_BATCH_BYTES
 )
 
 // inlineValueBytes is the size of the stack buffer a point read copies into: values up to
