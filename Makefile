@@ -10,8 +10,9 @@ quickstart: c-quickstart
 # Every test: Rust unit and integration tests of the whole workspace, the library and the
 # `toykv` command-line tool in cli/ (release build: the recovery and model tests push
 # hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan), then an
-# install into a temporary prefix used through pkg-config.
-test: rust-test c-test c-install-test
+# install into a temporary prefix used through pkg-config, then the Go binding (go vet,
+# go test -race) and the Python binding (pytest, pip install).
+test: rust-test c-test c-install-test go-test py-test
 
 rust-test:
 	$(CARGO) build --release --examples
@@ -26,10 +27,12 @@ header-check:
 	$(CARGO) build --release
 	git diff --exit-code -- include/toykv.h
 
-# The learning project's read benchmark and the C layer's per-call cost (numbers depend
-# on the machine: not tests).
+# The learning project's read benchmark, the C layer's per-call cost and the Go binding's
+# (cgo) per-call cost beside C's (numbers depend on the machine: not tests).
 bench:
 	$(CARGO) run --release --example read_bench
 	$(CARGO) run --release --example ffi_overhead
+	$(MAKE) --no-print-directory go-bench
 
 include c.mk
+include bindings.mk

@@ -1,0 +1,3 @@
+module toykv
+
+go 1.24
