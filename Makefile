@@ -9,8 +9,9 @@ quickstart: c-quickstart
 
 # Every test: Rust unit and integration tests (release build: the recovery and model tests
 # push hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan),
-# then an install into a temporary prefix used through pkg-config.
-test: rust-test c-test c-install-test
+# then the kill -9 crash harness (50 cycles per mode), then an install into a temporary
+# prefix used through pkg-config.
+test: rust-test c-test crash-test c-install-test
 
 rust-test:
 	$(CARGO) build --release --examples
