@@ -30,7 +30,7 @@ C_STD_FLAGS = -std=c99 -Wall -Wextra -Wpedantic -Werror
 C_CFLAGS ?= -O2 -g
 C_LIBS = -L$(LIBDIR) -ltoykv -Wl,-rpath,$(abspath $(LIBDIR))
 C_EXAMPLES = quickstart errors
-C_TESTS = test_api test_threads
+C_TESTS = test_api test_threads test_corruption
 
 VALGRIND = valgrind --error-exitcode=1 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --track-origins=no -q
