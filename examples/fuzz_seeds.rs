@@ -18,7 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // An sstable of two small blocks and more, and a manifest naming it.
     let db = Db::open(&work, opts())?;
     for i in 0..40u32 {
-        db.put(format!("key{i:03}").as_bytes(), format!("value {i}").as_bytes())?;
+        db.put(
+            format!("key{i:03}").as_bytes(),
+            format!("value {i}").as_bytes(),
+        )?;
     }
     db.delete(b"key007")?;
     db.flush()?;

@@ -246,7 +246,12 @@ impl FuzzTable {
         iter.seek_to_first()?;
         let mut out = Vec::new();
         while iter.valid() {
-            out.push(Entry::new(iter.key(), iter.seq(), iter.kind(), iter.value()));
+            out.push(Entry::new(
+                iter.key(),
+                iter.seq(),
+                iter.kind(),
+                iter.value(),
+            ));
             iter.next()?;
         }
         Ok(out)

@@ -46,7 +46,12 @@ enum Op {
     Reopen,
     Kill,
     PowerCut,
-    Fault { op: u8, nth: u8, sticky: bool, enospc: bool },
+    Fault {
+        op: u8,
+        nth: u8,
+        sticky: bool,
+        enospc: bool,
+    },
 }
 
 /// A value's seed and length: compact inputs, distinct values.
@@ -238,7 +243,10 @@ impl Harness {
             Err(Error::Poisoned(_)) => assert!(self.faulted, "poisoned without a fault"),
             Err(e) => {
                 assert!(self.faulted, "a write failed without a fault: {e}");
-                assert!(self.model.undecided.is_none(), "a write went on after a failure");
+                assert!(
+                    self.model.undecided.is_none(),
+                    "a write went on after a failure"
+                );
                 self.model.undecided = Some(batch);
             }
         }

@@ -11,7 +11,9 @@ fuzz_target!(|contents: &[u8]| {
     let Ok(block) = FuzzBlock::decode(contents) else {
         return;
     };
-    let entries = block.entries().expect("a decoded block fails to give its entries");
+    let entries = block
+        .entries()
+        .expect("a decoded block fails to give its entries");
     assert!(!entries.is_empty());
     for pair in entries.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);

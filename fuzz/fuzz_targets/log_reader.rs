@@ -41,8 +41,15 @@ fuzz_target!(|input: &[u8]| {
     match (&whole.error, whole.dropped_tail) {
         (None, None) => assert_eq!(consumed, file.len(), "a clean end left bytes unread"),
         (None, Some((start, len))) => {
-            assert_eq!(start as usize, consumed, "the torn tail starts past the last record");
-            assert_eq!((start + len) as usize, file.len(), "the torn tail stops short");
+            assert_eq!(
+                start as usize, consumed,
+                "the torn tail starts past the last record"
+            );
+            assert_eq!(
+                (start + len) as usize,
+                file.len(),
+                "the torn tail stops short"
+            );
         }
         (Some(_), _) => {}
     }

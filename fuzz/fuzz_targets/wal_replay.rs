@@ -21,7 +21,10 @@ fuzz_target!(|file: &[u8]| {
         }
     }
     let log = read_log(file);
-    assert!(log.error.is_none(), "replay accepted what the log reader rejects");
+    assert!(
+        log.error.is_none(),
+        "replay accepted what the log reader rejects"
+    );
     let decoded: Vec<_> = log
         .records
         .iter()

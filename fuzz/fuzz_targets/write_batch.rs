@@ -15,7 +15,9 @@ fuzz_target!(|payload: &[u8]| {
     let mut batch = WriteBatch::new();
     for e in &entries {
         if e.put {
-            batch.put(&e.key, &e.value).expect("a decoded put is refused");
+            batch
+                .put(&e.key, &e.value)
+                .expect("a decoded put is refused");
         } else {
             assert!(e.value.is_empty());
             batch.delete(&e.key).expect("a decoded delete is refused");
