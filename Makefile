@@ -2,17 +2,18 @@
 
 CARGO ?= cargo
 
-.PHONY: quickstart test rust-test lint bench header-check
+.PHONY: quickstart test rust-test lint bench header-check fuzz-build c-fuzz-build fuzz-ci
 
 # Build libtoykv and run the C quickstart against it.
 quickstart: c-quickstart
 
 # Every test: Rust unit and integration tests of the whole workspace, the library and the
 # `toykv` command-line tool in cli/ (release build: the recovery and model tests push
-# hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan), then an
-# install into a temporary prefix used through pkg-config, then the Go binding (go vet,
-# go test -race) and the Python binding (pytest, pip install).
-test: rust-test c-test c-install-test go-test py-test
+# hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan), then the
+# kill -9 crash harness (50 cycles per mode), then an install into a temporary prefix used
+# through pkg-config, then the Go binding (go vet, go test -race) and the Python binding
+# (pytest, pip install).
+test: rust-test c-test crash-test c-install-test go-test py-test
 
 rust-test:
 	$(CARGO) build --release --examples
@@ -33,6 +34,54 @@ bench:
 	$(CARGO) run --release --example read_bench
 	$(CARGO) run --release --example ffi_overhead
 	$(MAKE) --no-print-directory go-bench
+
+# ---- fuzzing (doc/RELIABILITY.md) ----------------------------------------------------------
+# The Rust targets in fuzz/ (cargo-fuzz, nightly) and the C API target fuzz/c/c_api.c (clang
+# with -fsanitize=fuzzer,address,undefined). `make fuzz-ci` runs each for FUZZ_SECONDS from
+# its checked-in seeds (fuzz/corpus/<target>); new inputs go to fuzz/corpus-work, crashers
+# to fuzz/artifacts. A long run: `make fuzz-ci FUZZ_SECONDS=3600`.
+FUZZ_SECONDS ?= 7
+FUZZ_TARGETS = log_reader wal_replay block sstable manifest write_batch api_sequence
+# libFuzzer's coverage counters in the Rust library, so that the C target is guided by what
+# the engine does, not only by its own few branches (the flags cargo-fuzz uses).
+C_FUZZ_RUSTFLAGS = -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+	-Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares
+C_FUZZ_TARGET_DIR = target/c-fuzz
+# An explicit --target keeps RUSTFLAGS off build scripts and proc macros.
+C_FUZZ_HOST = $(shell rustc -vV | sed -n 's/^host: //p')
+
+fuzz-build:
+	$(CARGO) +nightly fuzz build -O
+
+c-fuzz-build:
+	RUSTFLAGS="$(C_FUZZ_RUSTFLAGS)" $(CARGO) build --release --lib \
+		--target $(C_FUZZ_HOST) --target-dir $(C_FUZZ_TARGET_DIR)
+	mkdir -p build/c
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-Iinclude fuzz/c/c_api.c $(C_FUZZ_TARGET_DIR)/$(C_FUZZ_HOST)/release/libtoykv.a -lpthread -ldl -lm \
+		-o build/c/c_api_fuzz
+
+fuzz-ci: fuzz-build c-fuzz-build
+	@set -e; mkdir -p fuzz/corpus-work fuzz/artifacts/c_api; passed=0; \
+	for t in $(FUZZ_TARGETS) c_api; do \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; mkdir -p fuzz/corpus-work/$$t; \
+		log=fuzz/corpus-work/$$t.log; \
+		dirs="fuzz/corpus-work/$$t fuzz/corpus/$$t"; \
+		limits="-max_total_time=$(FUZZ_SECONDS) -max_len=4096"; \
+		if [ $$t = c_api ]; then \
+			cmd="build/c/c_api_fuzz -artifact_prefix=fuzz/artifacts/c_api/ $$limits $$dirs"; \
+		else \
+			cmd="$(CARGO) +nightly fuzz run -O $$t $$dirs -- $$limits"; \
+		fi; \
+		if $$cmd > $$log 2>&1; then \
+			grep -E '^Done' $$log || true; passed=$$((passed + 1)); \
+		else \
+			tail -40 $$log; echo "fuzz: $$t found a crasher (fuzz/artifacts/$$t)"; \
+			echo "$$passed passed, 1 failed"; exit 1; \
+		fi; \
+	done; \
+	echo "$$passed passed, 0 failed"
 
 include c.mk
 include bindings.mk

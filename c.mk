@@ -8,6 +8,8 @@
 #   make install          PREFIX=/usr/local, DESTDIR supported: library, header, toykv.pc
 #   make c-install-test   install into a temporary prefix and build the quickstart through
 #                         pkg-config, shared and static
+#   make crash-test       the kill -9 harness (tests/crash/crash.c): CRASH_CYCLES cycles with
+#                         and without sync_writes (default 50 each; the long mode is 2000)
 #
 # The C programs link the shared library in target/release with an rpath to it, so they run
 # from the tree without installing. TOYKV_TEST_SCALE divides the tests' big loop counts;
@@ -28,7 +30,7 @@ C_STD_FLAGS = -std=c99 -Wall -Wextra -Wpedantic -Werror
 C_CFLAGS ?= -O2 -g
 C_LIBS = -L$(LIBDIR) -ltoykv -Wl,-rpath,$(abspath $(LIBDIR))
 C_EXAMPLES = quickstart errors
-C_TESTS = test_api test_threads
+C_TESTS = test_api test_threads test_corruption
 
 VALGRIND = valgrind --error-exitcode=1 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --track-origins=no -q
@@ -44,7 +46,10 @@ SOVERSION := $(firstword $(subst ., ,$(LIB_VERSION)))
 # test_api checks toykv_version() and the header's TOYKV_VERSION against it.
 C_TEST_DEFS = -DTOYKV_EXPECTED_VERSION='"$(LIB_VERSION)"'
 
-.PHONY: c-lib c-build c-quickstart c-test c-test-sanitize install c-install-test c-clean
+# Cycles per mode of the kill -9 harness: 50 in `make test`, 2000 for the long run.
+CRASH_CYCLES ?= 50
+
+.PHONY: c-lib c-build c-quickstart c-test c-test-sanitize crash-test install c-install-test c-clean
 
 # The Rust library, both crate types (cdylib and staticlib).
 c-lib:
@@ -77,7 +82,10 @@ c-build: c-lib
 		echo "  CC      $(C_BUILD)/$$p"; \
 		$(CC) $(C_STD_FLAGS) $(C_CFLAGS) $(C_TEST_DEFS) -pthread -I$(C_INCLUDE) -Itests/c tests/c/$$p.c \
 			-o $(C_BUILD)/$$p $(C_LIBS); \
-	done
+	done; \
+	echo "  CC      $(C_BUILD)/crash"; \
+	$(CC) $(C_STD_FLAGS) $(C_CFLAGS) -pthread -I$(C_INCLUDE) -Itests/c tests/crash/crash.c \
+		-o $(C_BUILD)/crash $(C_LIBS)
 
 c-quickstart: c-build
 	@$(C_BUILD)/quickstart
@@ -120,6 +128,12 @@ for p in $(C_TESTS); do \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(C_BUILD)/sanitize/$$p; \
 done
 endef
+
+# The kill -9 harness: a writer process killed at random moments, every reopen checked
+# (see the comment at the top of tests/crash/crash.c). TOYKV_CRASH_SEED replays a workload.
+crash-test: c-build
+	@echo "== kill -9 crash harness ($(CRASH_CYCLES) cycles per mode)"
+	@$(C_BUILD)/crash $(CRASH_CYCLES)
 
 # Installs libtoykv.so.$(LIB_VERSION) (+ libtoykv.so.$(SOVERSION) and libtoykv.so links),
 # libtoykv.a, toykv.h and toykv.pc. Build first (make c-build): install does not run cargo,

@@ -23,6 +23,9 @@ pub mod env;
 mod error;
 pub mod ffi;
 mod filename;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hash;
 pub mod inspect;
 mod iterators;
