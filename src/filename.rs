@@ -5,7 +5,7 @@
 //! 000012.sst        an sstable
 //! MANIFEST-000003   the log of version edits
 //! CURRENT           names the live manifest; replaced atomically
-//! LOCK              held with flock while the database is open
+//! LOCK              write-locked (fcntl) while the database is open
 //! ```
 //! Every file number comes from one counter kept in the manifest, so numbers never repeat.
 

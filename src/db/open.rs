@@ -8,7 +8,7 @@
 //!
 //! A read-only open (`Options::read_only`) stops after the replay: the replayed writes stay
 //! in the memtable, and no file or directory is created, renamed or deleted. It still takes
-//! the `LOCK` (an exclusive `flock`), so it never reads files a writer is changing; only a
+//! the `LOCK` (an exclusive `fcntl` lock), so it never reads files a writer is changing; only a
 //! database that lacks its `LOCK` file gets one created.
 
 use super::flush::write_table;

@@ -1,4 +1,4 @@
-//! The real file system: `std::fs` plus `flock` and directory fsync from libc.
+//! The real file system: `std::fs` plus `fcntl` record locks and directory fsync from libc.
 
 use super::{FileLock, FileSystem, RandomAccessFile, WritableFile};
 use crate::{Error, Result};
@@ -85,27 +85,61 @@ impl FileSystem for PosixFs {
     }
 
     fn lock(&self, path: &Path) -> Result<Box<dyn FileLock>> {
+        // The lock is an fcntl record lock, as LevelDB's: unlike an flock it belongs to the
+        // process, so a child forked while the database is open does not keep holding it
+        // after the parent closed (an flock lives in the file description the child
+        // inherits, until the child exits). fcntl locks do not exclude a second open in the
+        // same process, and closing any descriptor of the file drops them, so this process
+        // keeps its own table of held locks and consults it before opening the file.
+        let dir = path.parent().unwrap_or(path);
+        let canonical = std::fs::canonicalize(dir)
+            .map_err(|e| Error::io("resolve the directory of", path, e))?
+            .join(path.file_name().unwrap_or_default());
+        if !held_locks().insert(canonical.clone()) {
+            return Err(Error::Locked(dir.to_path_buf()));
+        }
+        let unregister = |e| {
+            held_locks().remove(&canonical);
+            e
+        };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)
-            .map_err(|e| Error::io("open lock file", path, e))?;
-        // flock locks belong to the open file description, so a second open of the same
-        // directory in this process conflicts just like one from another process.
-        // SAFETY: the descriptor is valid for the duration of the call (owned by `file`).
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            .map_err(|e| unregister(Error::io("open lock file", path, e)))?;
+        // SAFETY: an all-zero `flock` is a valid value of this plain C struct; the fields
+        // that matter are set below.
+        let mut request: libc::flock = unsafe { std::mem::zeroed() };
+        request.l_type = libc::F_WRLCK as libc::c_short;
+        request.l_whence = libc::SEEK_SET as libc::c_short;
+        // l_start = 0, l_len = 0: the whole file.
+        // SAFETY: the descriptor is valid for the call (owned by `file`) and `request` is a
+        // valid `flock` that outlives it.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &request) };
         if rc != 0 {
             let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                let dir = path.parent().unwrap_or(path).to_path_buf();
-                return Err(Error::Locked(dir));
-            }
-            return Err(Error::io("lock", path, err));
+            drop(file);
+            return Err(unregister(match err.raw_os_error() {
+                Some(libc::EACCES | libc::EAGAIN) => Error::Locked(dir.to_path_buf()),
+                _ => Error::io("lock", path, err),
+            }));
         }
-        Ok(Box::new(PosixLock { _file: file }))
+        Ok(Box::new(PosixLock {
+            file: Some(file),
+            canonical,
+        }))
     }
+}
+
+/// Lock files this process holds (canonical paths): see [`PosixFs::lock`].
+fn held_locks() -> std::sync::MutexGuard<'static, std::collections::HashSet<PathBuf>> {
+    static HELD: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<PathBuf>>> =
+        std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Debug)]
@@ -158,7 +192,61 @@ impl RandomAccessFile for PosixRandom {
 /// The lock is released when the descriptor closes.
 #[derive(Debug)]
 struct PosixLock {
-    _file: File,
+    /// Closing it releases the record lock.
+    file: Option<File>,
+    canonical: PathBuf,
 }
 
 impl FileLock for PosixLock {}
+
+impl Drop for PosixLock {
+    fn drop(&mut self) {
+        // Release the lock before the entry: until the file is closed another open in this
+        // process must still be refused, or its lock would be the one the close drops.
+        drop(self.file.take());
+        held_locks().remove(&self.canonical);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_in_this_process_is_refused_by_any_path_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = PosixFs.lock(&dir.path().join("LOCK")).unwrap();
+        let dotted = dir.path().join(".").join("LOCK");
+        assert!(matches!(PosixFs.lock(&dotted), Err(Error::Locked(_))));
+        drop(held);
+        PosixFs.lock(&dotted).unwrap();
+    }
+
+    // Regression: the lock was an flock, which lives in the open file description a forked
+    // child inherits; a child that outlived the database kept it locked after close.
+    #[test]
+    fn a_forked_child_does_not_keep_the_lock_after_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("LOCK");
+        let held = PosixFs.lock(&path).unwrap();
+        // SAFETY: the child only calls async-signal-safe functions (sleep, _exit) before it
+        // exits, as a child of a multi-threaded process must.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            // SAFETY: async-signal-safe calls in the forked child.
+            unsafe {
+                libc::sleep(5);
+                libc::_exit(0);
+            }
+        }
+        assert!(child > 0, "fork failed");
+        drop(held);
+        let again = PosixFs.lock(&path);
+        // SAFETY: plain system calls on the child's pid.
+        unsafe {
+            libc::kill(child, libc::SIGKILL);
+            libc::waitpid(child, std::ptr::null_mut(), 0);
+        }
+        again.unwrap();
+    }
+}
