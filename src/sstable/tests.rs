@@ -656,3 +656,54 @@ fn point_lookup_latency_with_everything_cached() {
         miss / n
     );
 }
+
+/// Not a correctness test: prints the bytes a table spends beyond its keys and values, per
+/// entry, for the benchmarks' shapes. Run with
+/// `cargo test --release --lib per_entry_overhead -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement, run by hand in release mode"]
+fn per_entry_overhead() {
+    let dir = TempDir::new().unwrap();
+    let n = 200_000u64;
+    let ascii = |i: u64| format!("key{i:08}").into_bytes();
+    let random = |i: u64| {
+        let mut k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes().to_vec();
+        k.extend_from_slice(
+            &(i ^ 0x5555)
+                .wrapping_mul(0xff51_afd7_ed55_8ccd)
+                .to_be_bytes(),
+        );
+        k
+    };
+    let shapes = [
+        ("11-byte keys key%08d, seq = i+1e6", false, false),
+        ("11-byte keys key%08d, seq 0      ", false, true),
+        ("16-byte random keys,  seq = i+1e6", true, false),
+        ("16-byte random keys,  seq 0      ", true, true),
+    ];
+    for (name, is_random, zero) in shapes {
+        let key = |i| if is_random { random(i) } else { ascii(i) };
+        let mut keys: Vec<Vec<u8>> = (0..n).map(key).collect();
+        keys.sort();
+        let entries: Vec<Entry> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| {
+                (
+                    k,
+                    if zero { 0 } else { i as u64 + 1_000_000 },
+                    Put,
+                    vec![b'v'; 100],
+                )
+            })
+            .collect();
+        let live: u64 = entries.iter().map(|e| (e.0.len() + e.3.len()) as u64).sum();
+        let (_, summary) = build(dir.path(), "o.sst", TableOptions::default(), &entries);
+        eprintln!(
+            "{name}: {} bytes for {live} key+value bytes: {:.2} bytes/entry overhead, {:.3}x",
+            summary.file_size,
+            (summary.file_size as f64 - live as f64) / n as f64,
+            summary.file_size as f64 / live as f64
+        );
+    }
+}
