@@ -18,8 +18,6 @@
 //! damaged file yields [`crate::Error::Corruption`] naming the file and offset, never a panic
 //! or wrong data.
 
-// Nothing in the engine calls the sstable layer yet (the DB wiring lands separately); the
-// unit tests below use every item. Remove this once the DB builds and opens tables.
 // Bytes from disk are only read through `crate::coding::Decoder` or `get`.
 #![warn(clippy::indexing_slicing)]
 
@@ -33,13 +31,38 @@ mod reader;
 
 #[cfg(test)]
 pub(crate) use block::test_block;
-pub(crate) use block::Block;
+pub(crate) use block::{Block, BlockIter};
 pub(crate) use builder::TableBuilder;
 pub(crate) use filter::FILTER_BUCKET_BYTES;
-pub(crate) use footer::{Footer, FOOTER_LEN, FORMAT_VERSION, TABLE_MAGIC};
+pub(crate) use footer::{Footer, FOOTER_LEN, TABLE_MAGIC};
 pub(crate) use reader::Table;
 
 use crate::types::SeqNum;
+
+/// The table layouts this code reads; it writes the newest. The number is the footer's
+/// `format_version`. On disk: never change what a number means; a new layout gets a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormatVersion {
+    /// Whole keys, 8-byte tags, an offsets array per block; first and last keys in the index;
+    /// the filter hashed with [`crate::hash::legacy_key_hash`].
+    V1 = 1,
+    /// Prefix-compressed keys with restart points, varint tags, shortest separators in the
+    /// index; the filter hashed with XXH3 ([`crate::hash::key_hash`]).
+    V2 = 2,
+}
+
+impl FormatVersion {
+    /// The version new tables are written in.
+    pub(crate) const LATEST: FormatVersion = FormatVersion::V2;
+
+    pub(crate) fn from_u32(v: u32) -> Option<FormatVersion> {
+        match v {
+            1 => Some(FormatVersion::V1),
+            2 => Some(FormatVersion::V2),
+            _ => None,
+        }
+    }
+}
 
 /// How tables are laid out. Taken from [`crate::Options`] when the DB builds a table; a table
 /// records nothing of these beyond what its layout shows, so they may change between runs.
@@ -51,6 +74,9 @@ pub(crate) struct TableOptions {
     pub block_bytes: usize,
     /// Bloom filter bits per distinct user key; 0 writes no filter.
     pub bloom_bits_per_key: u32,
+    /// Every this many entries of a data block, one stores its key whole and is listed in
+    /// the block's restart array: fewer make seeks step further, more cost four bytes each.
+    pub restart_interval: usize,
 }
 
 impl Default for TableOptions {
@@ -58,6 +84,7 @@ impl Default for TableOptions {
         TableOptions {
             block_bytes: 4096,
             bloom_bits_per_key: 10,
+            restart_interval: 16,
         }
     }
 }

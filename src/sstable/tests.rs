@@ -121,21 +121,16 @@ fn round_trip_returns_the_right_version_at_every_snapshot_and_iterates_in_order(
         assert_eq!(get(&table, absent, SeqNum::MAX).unwrap(), None);
     }
 
-    // The 1 MiB value sits alone in its block.
+    // The 1 MiB value sits alone in its block, between two blocks that end with the newer
+    // version and start with the older one: the separators are exact internal keys there.
     let index = table.index();
-    let big_blocks: Vec<_> = (0..index.len())
-        .filter_map(|i| index.entry(i))
-        .filter(|e| e.handle.len > 1 << 20)
+    let big_blocks: Vec<usize> = (0..index.len())
+        .filter(|&i| index.handle(i).unwrap().len > 1 << 20)
         .collect();
     assert_eq!(big_blocks.len(), 1);
-    assert_eq!(
-        (big_blocks[0].first_key.as_slice(), big_blocks[0].first_seq),
-        (&b"key01234"[..], 11_235)
-    );
-    assert_eq!(
-        (big_blocks[0].last_key.as_slice(), big_blocks[0].last_seq),
-        (&b"key01234"[..], 11_235)
-    );
+    let big = big_blocks[0];
+    assert_eq!(index.separator(big), Some((&b"key01234"[..], 11_235)));
+    assert_eq!(index.separator(big - 1), Some((&b"key01234"[..], 21_235)));
 
     let mut it = table.iter();
     assert!(!it.valid());
@@ -175,9 +170,10 @@ fn blocks_stay_near_block_bytes_and_one_byte_blocks_hold_one_entry() {
     let table = open(&path, None).unwrap();
     let index = table.index();
     assert!(index.len() > 20);
-    let max_entry = 1 + 17 + 8 + 1 + 100 + 4;
+    // Three one-byte lengths, a 17-byte key, a two-byte tag, the value, a restart slot.
+    let max_entry = 3 + 17 + 2 + 100 + 4;
     for i in 0..index.len() - 1 {
-        let len = index.entry(i).unwrap().handle.len as usize;
+        let len = index.handle(i).unwrap().len as usize;
         assert!(
             len <= 4096 && len > 4096 - max_entry,
             "block {i} is {len} bytes"
@@ -186,7 +182,7 @@ fn blocks_stay_near_block_bytes_and_one_byte_blocks_hold_one_entry() {
 
     let one = TableOptions {
         block_bytes: 1,
-        bloom_bits_per_key: 10,
+        ..TableOptions::default()
     };
     let (path, _) = build(dir.path(), "b.sst", one, &entries[..50]);
     let table = open(&path, None).unwrap();
@@ -215,7 +211,7 @@ fn versions_of_one_key_spanning_many_blocks_are_found_at_every_snapshot() {
     entries.push((b"z".to_vec(), 7, Put, b"z".to_vec()));
     let opts = TableOptions {
         block_bytes: 256,
-        bloom_bits_per_key: 10,
+        ..TableOptions::default()
     };
     let (path, _) = build(dir.path(), "v.sst", opts, &entries);
     let table = open(&path, None).unwrap();
@@ -242,8 +238,8 @@ fn zero_bits_per_key_writes_no_filter_and_lookups_still_work() {
         .map(|i| (i.to_be_bytes().to_vec(), 3, Put, vec![1]))
         .collect();
     let opts = TableOptions {
-        block_bytes: 4096,
         bloom_bits_per_key: 0,
+        ..TableOptions::default()
     };
     let (path, _) = build(dir.path(), "nf.sst", opts, &entries);
     let table = open(&path, None).unwrap();
@@ -442,17 +438,20 @@ fn assert_corruption(err: &Error) {
     );
 }
 
-/// A small table: 3 keys x 2 versions in 64-byte blocks, with a filter.
+/// A small table: 4 keys x 2 versions, one zeroed, in 64-byte blocks with two entries
+/// between restarts, with a filter.
 fn small_table() -> (Vec<Entry>, Vec<u8>) {
     let dir = TempDir::new().unwrap();
     let mut entries = Vec::new();
-    for k in [&b"apple"[..], b"melon", b"pear"] {
+    for k in [&b"apple"[..], b"apricot", b"melon", b"pear"] {
         entries.push((k.to_vec(), 20, Put, b"new".to_vec()));
         entries.push((k.to_vec(), 10, Delete, Vec::new()));
     }
+    entries.push((b"pearl".to_vec(), 0, Put, b"zeroed".to_vec()));
     let opts = TableOptions {
         block_bytes: 64,
         bloom_bits_per_key: 10,
+        restart_interval: 2,
     };
     let (path, _) = build(dir.path(), "s.sst", opts, &entries);
     (entries, std::fs::read(path).unwrap())
@@ -528,7 +527,7 @@ fn every_truncation_is_corruption_naming_the_file() {
 
 #[test]
 fn damage_in_each_region_is_reported_where_it_is() {
-    let (_, image) = small_table();
+    let (entries, image) = small_table();
     let table = open_image(image.clone()).unwrap();
     let footer_at = image.len() - footer::FOOTER_LEN;
     let index_at = {
@@ -540,14 +539,19 @@ fn damage_in_each_region_is_reported_where_it_is() {
         u64::from_le_bytes(d.try_into().unwrap()) as usize
     };
     assert!(filter_at < index_at, "the table has a filter");
-    let second_block: BlockHandle = table.index().entry(1).unwrap().handle;
+    let second_block: BlockHandle = table.index().handle(1).unwrap();
+    // A key stored in the second block.
+    let key = entries
+        .iter()
+        .map(|e| e.0.clone())
+        .find(|k| table.index().find(k, SeqNum::MAX) == Some(1))
+        .unwrap();
 
     // Data block: open succeeds (blocks are read lazily); the read names the block.
     let mut bad = image.clone();
     bad[second_block.offset as usize + 3] ^= 0xff;
     let t = open_image(bad).unwrap();
-    let key = &t.index().entry(1).unwrap().first_key.clone();
-    let err = get(&t, key, 100).unwrap_err();
+    let err = get(&t, &key, 100).unwrap_err();
     assert_corruption(&err);
     let trailer_at = second_block.offset + second_block.len - 4;
     assert!(
@@ -571,8 +575,9 @@ fn damage_in_each_region_is_reported_where_it_is() {
 
 // ---- The checked-in format fixture ----------------------------------------------------------
 
-/// The entries of `tests/fixtures/sstable-v1.sst`, the worked example of doc/FORMAT.md.
-fn fixture_entries() -> Vec<Entry> {
+/// The entries of `tests/fixtures/sstable-v1.sst`, the worked example of format version 1
+/// in doc/FORMAT.md.
+fn v1_fixture_entries() -> Vec<Entry> {
     vec![
         (b"apple".to_vec(), 3, Put, b"red".to_vec()),
         (b"apple".to_vec(), 1, Delete, Vec::new()),
@@ -580,40 +585,221 @@ fn fixture_entries() -> Vec<Entry> {
     ]
 }
 
-fn fixture_options() -> TableOptions {
-    TableOptions {
-        block_bytes: 40,
-        bloom_bits_per_key: 10,
-    }
-}
+const V1_FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/sstable-v1.sst");
 
 #[test]
-fn format_v1_fixture_decodes_and_is_rebuilt_byte_for_byte() {
-    let fixture: &[u8] = include_bytes!("../../tests/fixtures/sstable-v1.sst");
-    let file = Arc::new(MemFile(fixture.to_vec()));
+fn format_v1_fixture_still_decodes() {
+    let file = Arc::new(MemFile(V1_FIXTURE.to_vec()));
     let table = Arc::new(Table::open(file, PathBuf::from("sstable-v1.sst"), 1, None).unwrap());
-    let entries = fixture_entries();
+    assert_eq!(table.format(), FormatVersion::V1);
+    let entries = v1_fixture_entries();
     assert_eq!(table.index().len(), 3); // apple@3 | apple@1 | pear@2
     let mut it = table.iter();
     it.seek_to_first().unwrap();
     assert_eq!(drain(&mut it).unwrap(), entries);
+    for snap in 0..5 {
+        for key in [&b"apple"[..], b"pear", b"apricot", b"zebra", b""] {
+            assert_eq!(
+                get(&table, key, snap).unwrap(),
+                model_get(&entries, key, snap)
+            );
+        }
+    }
     assert_eq!(
         get(&table, b"apple", 2).unwrap(),
         Some((1, Delete, Vec::new()))
     );
-
-    // If this fails, the writer no longer produces format version 1: bump the version and
-    // keep reading the old one instead of changing the fixture.
-    let dir = TempDir::new().unwrap();
-    let (path, _) = build(dir.path(), "sstable-v1.sst", fixture_options(), &entries);
-    assert_eq!(std::fs::read(path).unwrap(), fixture);
+    // Its filter was built with the legacy hash: a v2 caller's XXH3 hash does not matter.
+    let (checks, negatives) = table.filter_stats();
+    assert!(checks > 0 && negatives < checks);
+    it.seek(b"b").unwrap();
+    assert_eq!((it.key(), it.seq()), (&b"pear"[..], 2));
 }
 
-/// Not a correctness test: prints the cost of a point lookup with every block cached.
-/// Run with `cargo test --release --lib point_lookup_latency -- --ignored --nocapture`.
+#[test]
+fn every_flipped_byte_of_the_v1_fixture_is_detected_or_read_exactly() {
+    let entries = v1_fixture_entries();
+    assert!(!check_never_wrong(&entries, V1_FIXTURE.to_vec()));
+    for i in 0..V1_FIXTURE.len() {
+        for mask in [0x01, 0x80] {
+            let mut bad = V1_FIXTURE.to_vec();
+            bad[i] ^= mask;
+            assert!(
+                check_never_wrong(&entries, bad),
+                "flip of byte {i} went unnoticed"
+            );
+        }
+    }
+    for len in 0..V1_FIXTURE.len() {
+        assert_corruption(&open_image(V1_FIXTURE[..len].to_vec()).unwrap_err());
+    }
+}
+
+/// The entries of `tests/fixtures/sstable-v2.sst`, the worked example of format version 2
+/// in doc/FORMAT.md.
+fn v2_fixture_entries() -> Vec<Entry> {
+    vec![
+        (b"apple".to_vec(), 9, Put, b"red".to_vec()),
+        (b"apple".to_vec(), 4, Delete, Vec::new()),
+        (b"apricot".to_vec(), 0, Put, b"orange".to_vec()),
+        (b"banana".to_vec(), 8, Put, b"yellow".to_vec()),
+        (b"banana".to_vec(), 2, Put, b"green".to_vec()),
+        (b"banana".to_vec(), 1, Delete, Vec::new()),
+        (b"bandana".to_vec(), 0, Put, b"dark".to_vec()),
+    ]
+}
+
+fn v2_fixture_options() -> TableOptions {
+    TableOptions {
+        block_bytes: 52,
+        bloom_bits_per_key: 10,
+        restart_interval: 2,
+    }
+}
+
+const V2_FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/sstable-v2.sst");
+
+#[test]
+fn format_v2_fixture_decodes_and_is_rebuilt_byte_for_byte() {
+    let file = Arc::new(MemFile(V2_FIXTURE.to_vec()));
+    let table = Arc::new(Table::open(file, PathBuf::from("sstable-v2.sst"), 1, None).unwrap());
+    assert_eq!(table.format(), FormatVersion::V2);
+    let entries = v2_fixture_entries();
+    // apple@9 apple@4 apricot@0 | banana@8 banana@2 | banana@1 bandana@0
+    let index = table.index();
+    assert_eq!(index.len(), 3);
+    assert_eq!(index.separator(0), Some((&b"aq"[..], 0)));
+    assert_eq!(index.separator(1), Some((&b"banana"[..], 2)));
+    assert_eq!(index.separator(2), Some((&b"bandana"[..], 0)));
+    let lens: Vec<u64> = (0..3).map(|i| index.handle(i).unwrap().len).collect();
+    assert_eq!(lens, [51, 39, 35]);
+    let mut it = table.iter();
+    it.seek_to_first().unwrap();
+    assert_eq!(drain(&mut it).unwrap(), entries);
+    for snap in 0..10 {
+        for key in [
+            &b"apple"[..],
+            b"apricot",
+            b"banana",
+            b"bandana",
+            b"aq",
+            b"b",
+            b"",
+        ] {
+            assert_eq!(
+                get(&table, key, snap).unwrap(),
+                model_get(&entries, key, snap),
+                "{key:?} @ {snap}"
+            );
+        }
+    }
+    assert_eq!(
+        get(&table, b"banana", 1).unwrap(),
+        Some((1, Delete, Vec::new()))
+    );
+
+    // If this fails, the writer no longer produces format version 2: give the new layout a
+    // new version and keep reading this one, instead of changing the fixture.
+    let dir = TempDir::new().unwrap();
+    let (path, summary) = build(dir.path(), "sstable-v2.sst", v2_fixture_options(), &entries);
+    assert_eq!(std::fs::read(path).unwrap(), V2_FIXTURE);
+    assert_eq!((summary.min_seq, summary.max_seq), (0, 9));
+}
+
+/// `image` with `edit` applied to the region `[start, end)` (its contents, the CRC trailer
+/// excluded) and the region's CRC recomputed: damage that no checksum catches.
+fn recrc(image: &[u8], start: usize, end: usize, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut contents = image[start..end - 4].to_vec();
+    edit(&mut contents);
+    let crc = checksum(&contents);
+    let mut out = image[..start].to_vec();
+    out.extend_from_slice(&contents);
+    out.extend_from_slice(&crc.to_le_bytes());
+    let len_change = out.len() as i64 - end as i64;
+    assert_eq!(len_change, 0, "edits keep the region's length");
+    out.extend_from_slice(&image[end..]);
+    out
+}
+
+fn expect_field(result: Result<impl std::fmt::Debug>, field: &str) {
+    let err = result.unwrap_err();
+    assert_corruption(&err);
+    assert!(err.to_string().contains(field), "expected {field:?}: {err}");
+}
+
+#[test]
+fn damage_behind_a_valid_checksum_is_refused_naming_the_field() {
+    // The v2 fixture: blocks at 0 (51 bytes), 51 (39), 90 (35); filter at 125; index at 161
+    // (29 bytes: count 3, then "aq"@0 51 | "banana"@2 39 | shared 3 "dana"@0 35).
+    let image = V2_FIXTURE;
+    let (index_start, index_end) = (161, 190);
+    let read_all = |image: Vec<u8>| -> Result<Vec<Entry>> {
+        let table = open_image(image)?;
+        let mut it = table.iter();
+        it.seek_to_first()?;
+        drain(&mut it)
+    };
+    // The index: a separator before its block's last key, a length that breaks the tiling,
+    // a count that leaves bytes over, a shared length past the previous separator.
+    let sep_before_block = recrc(image, index_start, index_end, |c| c[4] = b'p');
+    expect_field(
+        read_all(sep_before_block),
+        "block last key (past its index separator)",
+    );
+    let bad_len = recrc(image, index_start, index_end, |c| c[6] = 50);
+    expect_field(open_image(bad_len), "index");
+    let short_count = recrc(image, index_start, index_end, |c| c[0] = 2);
+    expect_field(open_image(short_count), "index (trailing bytes)");
+    let bad_shared = recrc(image, index_start, index_end, |c| c[17] = 7);
+    expect_field(open_image(bad_shared), "index separator shared key length");
+    let unordered = recrc(image, index_start, index_end, |c| c[9] = b'a');
+    expect_field(
+        open_image(unordered),
+        "index separator (not after the previous one)",
+    );
+    // A data block: a value length past the entries, a kind that does not exist.
+    let long_value = recrc(image, 51, 90, |c| c[2] = 100);
+    expect_field(read_all(long_value), "block entry value");
+    let bad_kind = recrc(image, 51, 90, |c| c[9] = 0x87);
+    expect_field(read_all(bad_kind), "block entry tag (unknown value kind)");
+    // A block that starts at or before the previous block's separator.
+    let early = recrc(image, 51, 90, |c| c[3] = b'a');
+    expect_field(
+        read_all(early),
+        "block first key (not after the previous block)",
+    );
+}
+
+/// CPU time this thread has run, from `/proc/thread-self/schedstat` (nanoseconds on the
+/// CPU), so timings hold on a machine busy with other work; wall time where it is missing.
+fn thread_cpu_time() -> std::time::Duration {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let on_cpu = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok());
+    match on_cpu {
+        Some(ns) => std::time::Duration::from_nanos(ns),
+        None => START.get_or_init(std::time::Instant::now).elapsed(),
+    }
+}
+
+/// The CPU time per call of `op` over `items`, and how many calls returned true.
+fn time_per_call<T>(items: &[T], mut op: impl FnMut(&T) -> bool) -> (std::time::Duration, usize) {
+    let start = thread_cpu_time();
+    let found = items.iter().filter(|item| op(item)).count();
+    (
+        (thread_cpu_time() - start) / items.len().max(1) as u32,
+        found,
+    )
+}
+
+/// Not a correctness test: prints the CPU time of a point lookup with every block cached,
+/// and with no block cache (every get reads, verifies and decodes its block from the page
+/// cache: a block-cache miss less the disk), then of scans and seeks. Run with
+/// `cargo test --release --lib point_lookup_latency -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing, run by hand in release mode"]
-fn point_lookup_latency_with_everything_cached() {
+fn point_lookup_latency() {
     let dir = TempDir::new().unwrap();
     let n = 200_000u32;
     let entries: Vec<Entry> = (0..n)
@@ -631,29 +817,40 @@ fn point_lookup_latency_with_everything_cached() {
     let keys: Vec<Vec<u8>> = (0..n)
         .map(|i| format!("user{:012}", (i * 7919) % n).into_bytes())
         .collect();
-    for k in &keys {
-        assert!(get(&table, k, SeqNum::MAX).unwrap().is_some());
-    }
-    let start = std::time::Instant::now();
-    let mut found = 0;
-    for k in &keys {
-        found += usize::from(table.get(k, key_hash(k), SeqNum::MAX).unwrap().is_some());
-    }
-    let hit = start.elapsed();
     let absent: Vec<Vec<u8>> = (0..n)
         .map(|i| format!("nope{i:012}").into_bytes())
         .collect();
-    let start = std::time::Instant::now();
-    for k in &absent {
-        found += usize::from(table.get(k, key_hash(k), SeqNum::MAX).unwrap().is_some());
-    }
-    let miss = start.elapsed();
+    let lookup = |t: &Table, k: &Vec<u8>| t.get(k, key_hash(k), SeqNum::MAX).unwrap().is_some();
+    time_per_call(&keys, |k| lookup(&table, k)); // fills the cache
+    let (hit, found) = time_per_call(&keys, |k| lookup(&table, k));
+    assert_eq!(found, keys.len());
+    let (miss, found) = time_per_call(&absent, |k| lookup(&table, k));
+    assert_eq!(found, 0);
+    let uncached = open(&path, None).unwrap();
+    let (read, found) = time_per_call(&keys[..n as usize / 4], |k| lookup(&uncached, k));
+    assert_eq!(found, keys.len() / 4);
+    // A full scan, and seeks each followed by 100 steps, through the cached table.
+    let mut it = table.iter();
+    let (scan, _) = time_per_call(&[()], |()| {
+        it.seek_to_first().unwrap();
+        while it.valid() {
+            it.next().unwrap();
+        }
+        true
+    });
+    let (seek, _) = time_per_call(&keys[..n as usize / 10], |k| {
+        it.seek(k).unwrap();
+        for _ in 0..100 {
+            it.next().unwrap();
+        }
+        it.valid()
+    });
     eprintln!(
-        "{} bytes, {} blocks: present key {:?}/get, absent key {:?}/get ({found} found)",
+        "{} bytes, {} blocks; CPU time per get: present key {hit:?}, absent key {miss:?}, \
+         present key without a block cache {read:?}; scan {:?}/entry; seek + 100 next {seek:?}",
         summary.file_size,
         table.index().len(),
-        hit / n,
-        miss / n
+        scan / n,
     );
 }
 
