@@ -125,25 +125,19 @@ impl<'a> Decoder<'a> {
     }
 
     fn varint_slow(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        let start = self.pos;
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = match self.u8(field) {
-                Ok(b) => b,
-                Err(_) => {
-                    self.pos = start;
-                    return Err(self.error(field));
-                }
-            };
-            if shift == 63 && byte > 1 {
+        // At most ten bytes; the tenth may only hold the top bit of a u64.
+        for (i, &byte) in rest.iter().take(10).enumerate() {
+            if i == 9 && byte > 1 {
                 break;
             }
-            value |= u64::from(byte & 0x7f) << shift;
+            value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(value);
             }
         }
-        self.pos = start;
         Err(self.error(field))
     }
 

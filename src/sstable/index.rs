@@ -274,11 +274,12 @@ impl Index {
         };
         let target = head(tail);
         let lo = self.heads.partition_point(|&h| h < target);
-        let ties = self
-            .heads
-            .get(lo..)
-            .unwrap_or_default()
-            .partition_point(|&h| h == target);
+        // Blocks whose eight bytes tie with the target's are rare (they share its first
+        // eight bytes after the common prefix): look for their end only when there is one.
+        let ties = match self.heads.get(lo..) {
+            Some(rest) if rest.first() == Some(&target) => rest.partition_point(|&h| h == target),
+            _ => 0,
+        };
         // Among the ties, compare whole keys.
         let (mut lo, mut hi) = (lo, lo + ties);
         while lo < hi {

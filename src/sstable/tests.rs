@@ -771,7 +771,8 @@ fn damage_behind_a_valid_checksum_is_refused_naming_the_field() {
 }
 
 /// CPU time this thread has run, from `/proc/thread-self/schedstat` (nanoseconds on the
-/// CPU), so timings hold on a machine busy with other work; wall time where it is missing.
+/// CPU, updated at scheduler ticks: time phases of 100 ms or more), so timings hold on a
+/// machine busy with other work; wall time where it is missing.
 fn thread_cpu_time() -> std::time::Duration {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let on_cpu = std::fs::read_to_string("/proc/thread-self/schedstat")
@@ -783,14 +784,20 @@ fn thread_cpu_time() -> std::time::Duration {
     }
 }
 
-/// The CPU time per call of `op` over `items`, and how many calls returned true.
-fn time_per_call<T>(items: &[T], mut op: impl FnMut(&T) -> bool) -> (std::time::Duration, usize) {
+/// The CPU time per call of `op` over `rounds` passes through `items`, and how many calls
+/// of one pass returned true.
+fn time_per_call<T>(
+    items: &[T],
+    rounds: u32,
+    mut op: impl FnMut(&T) -> bool,
+) -> (std::time::Duration, usize) {
     let start = thread_cpu_time();
-    let found = items.iter().filter(|item| op(item)).count();
-    (
-        (thread_cpu_time() - start) / items.len().max(1) as u32,
-        found,
-    )
+    let mut found = 0;
+    for _ in 0..rounds {
+        found = items.iter().filter(|item| op(item)).count();
+    }
+    let calls = items.len().max(1) as u32 * rounds.max(1);
+    ((thread_cpu_time() - start) / calls, found)
 }
 
 /// Not a correctness test: prints the CPU time of a point lookup with every block cached,
@@ -821,24 +828,24 @@ fn point_lookup_latency() {
         .map(|i| format!("nope{i:012}").into_bytes())
         .collect();
     let lookup = |t: &Table, k: &Vec<u8>| t.get(k, key_hash(k), SeqNum::MAX).unwrap().is_some();
-    time_per_call(&keys, |k| lookup(&table, k)); // fills the cache
-    let (hit, found) = time_per_call(&keys, |k| lookup(&table, k));
+    time_per_call(&keys, 1, |k| lookup(&table, k)); // fills the cache
+    let (hit, found) = time_per_call(&keys, 2, |k| lookup(&table, k));
     assert_eq!(found, keys.len());
-    let (miss, found) = time_per_call(&absent, |k| lookup(&table, k));
+    let (miss, found) = time_per_call(&absent, 20, |k| lookup(&table, k));
     assert_eq!(found, 0);
     let uncached = open(&path, None).unwrap();
-    let (read, found) = time_per_call(&keys[..n as usize / 4], |k| lookup(&uncached, k));
+    let (read, found) = time_per_call(&keys[..n as usize / 4], 2, |k| lookup(&uncached, k));
     assert_eq!(found, keys.len() / 4);
     // A full scan, and seeks each followed by 100 steps, through the cached table.
     let mut it = table.iter();
-    let (scan, _) = time_per_call(&[()], |()| {
+    let (scan, _) = time_per_call(&[()], 20, |()| {
         it.seek_to_first().unwrap();
         while it.valid() {
             it.next().unwrap();
         }
         true
     });
-    let (seek, _) = time_per_call(&keys[..n as usize / 10], |k| {
+    let (seek, _) = time_per_call(&keys[..n as usize / 10], 2, |k| {
         it.seek(k).unwrap();
         for _ in 0..100 {
             it.next().unwrap();
