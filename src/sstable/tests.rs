@@ -770,6 +770,82 @@ fn damage_behind_a_valid_checksum_is_refused_naming_the_field() {
     );
 }
 
+/// Opens a (possibly malformed) image and reads everything every way a reader can; errors
+/// are fine, a panic is the failure.
+fn read_every_way(image: Vec<u8>) {
+    let Ok(table) = open_image(image) else {
+        return;
+    };
+    let mut it = table.iter();
+    if it.seek_to_first().is_ok() {
+        let _ = drain(&mut it);
+    }
+    for key in [
+        &b""[..],
+        b"apple",
+        b"apricot",
+        b"aq",
+        b"banana",
+        b"bandana",
+        b"pear",
+        b"z",
+    ] {
+        if it.seek(key).is_ok() {
+            let _ = it.next();
+        }
+        for snap in [0, 1, 2, 5, SeqNum::MAX] {
+            let _ = get(&table, key, snap);
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+    /// Garbage behind a valid checksum, in any region of either version's fixture (the
+    /// footer's CRC is recomputed too), is an error or an answer, never a panic.
+    #[test]
+    fn garbage_behind_valid_checksums_never_panics(
+        v2 in proptest::bool::ANY,
+        region in 0usize..6,
+        edits in proptest::collection::vec((0usize..1000, proptest::num::u8::ANY), 1..6),
+    ) {
+        let image = if v2 { V2_FIXTURE } else { V1_FIXTURE };
+        // The regions of each fixture: three blocks, the filter, the index, the footer.
+        let bounds: [usize; 7] = if v2 {
+            [0, 51, 90, 125, 161, 190, 238]
+        } else {
+            [0, 30, 57, 88, 124, 262, 310]
+        };
+        let (start, end) = (bounds[region], bounds[region + 1]);
+        let damaged = if region == 5 {
+            let mut out = image.to_vec();
+            for &(at, byte) in &edits {
+                // Anything but the magic, so that the CRC is what stands guard.
+                out[start + at % 36] = byte;
+            }
+            let crc = footer_checksum(&out[start..start + 36], &out[start + 40..]);
+            out[start + 36..start + 40].copy_from_slice(&crc.to_le_bytes());
+            out
+        } else {
+            recrc(image, start, end, |c| {
+                for &(at, byte) in &edits {
+                    let i = at % c.len();
+                    c[i] = byte;
+                }
+            })
+        };
+        read_every_way(damaged);
+    }
+}
+
+/// The footer's CRC: over its first 36 bytes and the magic.
+fn footer_checksum(head: &[u8], magic: &[u8]) -> u32 {
+    let mut covered = head.to_vec();
+    covered.extend_from_slice(magic);
+    checksum(&covered)
+}
+
 /// CPU time this thread has run, from `/proc/thread-self/schedstat` (nanoseconds on the
 /// CPU, updated at scheduler ticks: time phases of 100 ms or more), so timings hold on a
 /// machine busy with other work; wall time where it is missing.
