@@ -635,6 +635,62 @@ fn every_flipped_byte_of_the_v1_fixture_is_detected_or_read_exactly() {
     }
 }
 
+#[test]
+fn a_database_of_version_1_tables_reads_and_compacts_into_version_2() {
+    use crate::version::manifest::ManifestWriter;
+    use crate::version::{FileMeta, VersionEdit};
+    // A database as format version 1 left it: one L0 table (the v1 fixture) in the manifest
+    // and an empty WAL.
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("000001.sst"), V1_FIXTURE).unwrap();
+    std::fs::write(dir.path().join("000003.log"), b"").unwrap();
+    let meta = FileMeta {
+        number: 1,
+        size: V1_FIXTURE.len() as u64,
+        smallest: b"apple".to_vec(),
+        largest: b"pear".to_vec(),
+        min_seq: 1,
+        max_seq: 3,
+    };
+    let snapshot = VersionEdit {
+        log_number: Some(3),
+        next_file_number: Some(4),
+        last_seq: Some(3),
+        added: vec![(0, meta)],
+        ..VersionEdit::default()
+    };
+    ManifestWriter::create(&PosixFs, dir.path(), 2, &snapshot).unwrap();
+
+    let db = crate::Db::open(dir.path(), crate::Options::default()).unwrap();
+    let check = |db: &crate::Db| {
+        assert_eq!(db.get(b"apple").unwrap(), Some(b"red".to_vec()));
+        assert_eq!(db.get(b"pear").unwrap(), Some(b"green".to_vec()));
+        assert_eq!(db.get(b"kiwi").unwrap(), Some(b"new".to_vec()));
+        assert_eq!(db.get(b"apricot").unwrap(), None);
+    };
+    db.put(b"kiwi", b"new").unwrap();
+    check(&db);
+    db.compact().unwrap();
+    check(&db);
+    drop(db);
+    let db = crate::Db::open(dir.path(), crate::Options::default()).unwrap();
+    check(&db);
+    // The version-1 table is gone; what replaced it is version 2.
+    let tables: Vec<String> = PosixFs
+        .list(dir.path())
+        .unwrap()
+        .into_iter()
+        .filter(|name| name.ends_with(".sst"))
+        .collect();
+    assert!(!tables.is_empty() && !tables.contains(&"000001.sst".to_string()));
+    for name in tables {
+        assert_eq!(
+            open(&dir.path().join(name), None).unwrap().format(),
+            FormatVersion::V2
+        );
+    }
+}
+
 /// The entries of `tests/fixtures/sstable-v2.sst`, the worked example of format version 2
 /// in doc/FORMAT.md.
 fn v2_fixture_entries() -> Vec<Entry> {
