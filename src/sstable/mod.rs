@@ -4,14 +4,16 @@
 //! A table is written once, front to back, by a [`TableBuilder`] (owned by the one flush or
 //! compaction thread producing it) and then opened as a [`Table`], which any number of
 //! threads share through an `Arc` for point reads ([`Table::get`]) and scans
-//! ([`Table::iter`]). The layout, byte by byte, is in `doc/FORMAT.md` (section "SSTable"):
+//! ([`Table::iter`]). The layout, byte by byte, is in `doc/FORMAT.md` (section "SSTables");
+//! new tables are format version 2, and version-1 tables still read:
 //!
 //! ```text
 //! data block 0 | ... | data block n-1 | filter (optional) | block index | footer (48 bytes)
 //! ```
 //!
-//! Each piece lives in its own module: `block` (entries and in-block binary search), `filter`
-//! (the bloom filter over user keys), `index` (one entry per data block), `footer` (where the
+//! Each piece lives in its own module: `block` (prefix-compressed entries, restart points,
+//! the search and cursor inside a block), `filter` (the bloom filter over user keys), `index`
+//! (one separator per data block, and the search for a key's block), `footer` (where the
 //! filter and the index are, magic and version), `builder` (the writer), `reader` (opening and
 //! point lookups) and `iter` (the cursor). Every block, the filter, the index and the footer
 //! carry a CRC32; every length and offset read from disk is checked before it is used, so a
