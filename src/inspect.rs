@@ -657,31 +657,21 @@ impl Sstable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::version::manifest::ManifestWriter;
-    use crate::version::VersionEdit;
+    use crate::version::test_database_of_one_table;
 
-    /// A database whose manifest records the v2 fixture as table 1 with `smallest` and
-    /// `largest` as its key range.
+    /// A database whose manifest records the v2 fixture as its one table, at level 1, with
+    /// `smallest` and `largest` as its key range.
     fn database_claiming(dir: &Path, smallest: &[u8], largest: &[u8]) {
         let fixture: &[u8] = include_bytes!("../tests/fixtures/sstable-v2.sst");
-        std::fs::write(table_path(dir, 1), fixture).unwrap();
-        std::fs::write(wal_path(dir, 3), b"").unwrap();
         let meta = FileMeta {
             number: 1,
-            size: fixture.len() as u64,
+            size: 0,
             smallest: smallest.to_vec(),
             largest: largest.to_vec(),
             min_seq: 0,
             max_seq: 9,
         };
-        let snapshot = VersionEdit {
-            log_number: Some(3),
-            next_file_number: Some(4),
-            last_seq: Some(9),
-            added: vec![(1, meta)],
-            ..VersionEdit::default()
-        };
-        ManifestWriter::create(&PosixFs, dir, 2, &snapshot).unwrap();
+        test_database_of_one_table(dir, fixture, 1, meta);
     }
 
     fn problems(dir: &Path) -> Vec<(Region, String)> {

@@ -637,29 +637,18 @@ fn every_flipped_byte_of_the_v1_fixture_is_detected_or_read_exactly() {
 
 #[test]
 fn a_database_of_version_1_tables_reads_and_compacts_into_version_2() {
-    use crate::version::manifest::ManifestWriter;
-    use crate::version::{FileMeta, VersionEdit};
-    // A database as format version 1 left it: one L0 table (the v1 fixture) in the manifest
-    // and an empty WAL.
+    use crate::version::{test_database_of_one_table, FileMeta};
+    // A database as format version 1 left it: one L0 table (the v1 fixture).
     let dir = TempDir::new().unwrap();
-    std::fs::write(dir.path().join("000001.sst"), V1_FIXTURE).unwrap();
-    std::fs::write(dir.path().join("000003.log"), b"").unwrap();
     let meta = FileMeta {
         number: 1,
-        size: V1_FIXTURE.len() as u64,
+        size: 0,
         smallest: b"apple".to_vec(),
         largest: b"pear".to_vec(),
         min_seq: 1,
         max_seq: 3,
     };
-    let snapshot = VersionEdit {
-        log_number: Some(3),
-        next_file_number: Some(4),
-        last_seq: Some(3),
-        added: vec![(0, meta)],
-        ..VersionEdit::default()
-    };
-    ManifestWriter::create(&PosixFs, dir.path(), 2, &snapshot).unwrap();
+    test_database_of_one_table(dir.path(), V1_FIXTURE, 0, meta);
 
     let db = crate::Db::open(dir.path(), crate::Options::default()).unwrap();
     let check = |db: &crate::Db| {
