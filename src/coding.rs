@@ -50,19 +50,23 @@ pub(crate) struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Decoder { buf, pos: 0 }
     }
 
     /// Offset of the next unread byte within the original slice.
+    #[inline]
     pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
@@ -74,6 +78,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).ok_or_else(|| self.error(field))?;
         let out = self
@@ -84,6 +89,7 @@ impl<'a> Decoder<'a> {
         Ok(out)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
         let slice = self.bytes(N, field)?;
         let mut out = [0u8; N];
@@ -91,42 +97,52 @@ impl<'a> Decoder<'a> {
         Ok(out)
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
         Ok(self.array::<1>(field)?[0])
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(self.array(field)?))
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
 
+    #[inline]
     pub(crate) fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        let start = self.pos;
+        // Most varints on disk are one byte.
+        if let Some(&byte) = self.buf.get(self.pos) {
+            if byte < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(byte));
+            }
+        }
+        self.varint_slow(field)
+    }
+
+    fn varint_slow(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = match self.u8(field) {
-                Ok(b) => b,
-                Err(_) => {
-                    self.pos = start;
-                    return Err(self.error(field));
-                }
-            };
-            if shift == 63 && byte > 1 {
+        // At most ten bytes; the tenth may only hold the top bit of a u64.
+        for (i, &byte) in rest.iter().take(10).enumerate() {
+            if i == 9 && byte > 1 {
                 break;
             }
-            value |= u64::from(byte & 0x7f) << shift;
+            value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(value);
             }
         }
-        self.pos = start;
         Err(self.error(field))
     }
 
     /// A varint that must fit in `usize` and in the bytes that remain (a length field).
+    #[inline]
     pub(crate) fn varint_len(&mut self, field: &'static str) -> Result<usize, DecodeError> {
         let start = self.pos;
         let v = self.varint(field)?;
@@ -139,6 +155,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn len_prefixed(&mut self, field: &'static str) -> Result<&'a [u8], DecodeError> {
         let n = self.varint_len(field)?;
         self.bytes(n, field)

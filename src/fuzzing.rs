@@ -12,7 +12,7 @@ use crate::env::{FaultFs, FileSystem};
 use crate::hash::key_hash;
 use crate::iterators::InternalIterator;
 use crate::log::LogReader;
-use crate::sstable::{Block, Table};
+use crate::sstable::{Block, BlockIter, FormatVersion, Table};
 use crate::types::{SeqNum, ValueKind};
 use crate::version::manifest;
 use crate::version::{VersionEdit, NUM_LEVELS};
@@ -159,16 +159,22 @@ pub fn recover_manifest(bytes: &[u8]) -> Result<RecoveredFiles> {
 
 /// A data block decoded from bytes whose trailer was already stripped.
 #[derive(Debug)]
-pub struct FuzzBlock(Block);
+pub struct FuzzBlock(Arc<Block>);
 
 impl FuzzBlock {
-    /// Decodes `contents` as a data block (without its CRC trailer).
+    /// Decodes `contents` as a data block (without its CRC trailer) of sstable format
+    /// version 2, or of version 1 when `v1`.
     ///
     /// # Errors
     /// The malformed field's name and offset.
-    pub fn decode(contents: &[u8]) -> std::result::Result<FuzzBlock, String> {
-        Block::decode(contents.to_vec())
-            .map(FuzzBlock)
+    pub fn decode(contents: &[u8], v1: bool) -> std::result::Result<FuzzBlock, String> {
+        let format = if v1 {
+            FormatVersion::V1
+        } else {
+            FormatVersion::V2
+        };
+        Block::decode(contents.to_vec(), format, None)
+            .map(|block| FuzzBlock(Arc::new(block)))
             .map_err(|e| format!("{e:?}"))
     }
 
@@ -177,22 +183,26 @@ impl FuzzBlock {
     /// # Errors
     /// A decoding error (a block that decoded must never give one).
     pub fn entries(&self) -> std::result::Result<Vec<Entry>, String> {
-        (0..self.0.len())
-            .map(|i| {
-                self.0
-                    .entry(i)
-                    .map(|e| Entry::new(e.key, e.seq, e.kind, e.value))
-                    .map_err(|e| format!("{e:?}"))
-            })
-            .collect()
+        let mut it = BlockIter::new(Arc::clone(&self.0));
+        let mut out = Vec::new();
+        it.seek_to_first().map_err(|e| format!("{e:?}"))?;
+        while it.valid() {
+            out.push(Entry::new(it.key(), it.seq(), it.kind(), it.value()));
+            it.next().map_err(|e| format!("{e:?}"))?;
+        }
+        Ok(out)
     }
 
-    /// The position of the first entry at or after `(key, seq)`.
+    /// The first entry at or after `(key, seq)`, through the block's search.
     ///
     /// # Errors
     /// A decoding error (a block that decoded must never give one).
-    pub fn seek(&self, key: &[u8], seq: SeqNum) -> std::result::Result<usize, String> {
-        self.0.seek(key, seq).map_err(|e| format!("{e:?}"))
+    pub fn seek(&self, key: &[u8], seq: SeqNum) -> std::result::Result<Option<Entry>, String> {
+        let mut it = BlockIter::new(Arc::clone(&self.0));
+        it.seek(key, seq).map_err(|e| format!("{e:?}"))?;
+        Ok(it
+            .valid()
+            .then(|| Entry::new(it.key(), it.seq(), it.kind(), it.value())))
     }
 
     /// The newest version of `key` at or below `snapshot`.
@@ -202,7 +212,7 @@ impl FuzzBlock {
     pub fn get(&self, key: &[u8], snapshot: SeqNum) -> std::result::Result<Option<Entry>, String> {
         self.0
             .get(key, snapshot)
-            .map(|found| found.map(|e| Entry::new(e.key, e.seq, e.kind, e.value)))
+            .map(|found| found.map(|(seq, kind, value)| Entry::new(key, seq, kind, value)))
             .map_err(|e| format!("{e:?}"))
     }
 }
@@ -231,7 +241,7 @@ impl FuzzTable {
         let index = self.0.index();
         (0..index.len())
             .filter_map(|i| {
-                let handle = index.entry(i)?.handle;
+                let handle = index.handle(i)?;
                 let start = usize::try_from(handle.offset).ok()?;
                 let end = start + usize::try_from(handle.len).ok()?.checked_sub(4)?;
                 self.1.get(start..end).map(<[u8]>::to_vec)

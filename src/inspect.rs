@@ -20,7 +20,7 @@
 
 use crate::env::{FileLock, FileSystem, PosixFs, RandomAccessFile};
 use crate::filename::{self, table_path, wal_path, FileKind, CURRENT, LOCK};
-use crate::sstable::{Footer, Table, FILTER_BUCKET_BYTES, FOOTER_LEN, FORMAT_VERSION, TABLE_MAGIC};
+use crate::sstable::{BlockIter, Footer, Table, FILTER_BUCKET_BYTES, FOOTER_LEN, TABLE_MAGIC};
 use crate::version::{manifest, FileMeta};
 use crate::{wal, Error, Result};
 use std::path::{Path, PathBuf};
@@ -455,26 +455,40 @@ fn check_table(
         record(Region::Filter, filter_region, None);
     }
     let index = table.index();
-    let key_range_problem = meta.and_then(|m| {
-        let first = index.entry(0).map(|e| e.first_key.as_slice());
-        let last = index
-            .entry(index.len().saturating_sub(1))
-            .map(|e| e.last_key.as_slice());
-        (first != Some(m.smallest.as_slice()) || last != Some(m.largest.as_slice())).then(|| {
+    // The last block's separator is the table's largest user key (in either format
+    // version); the smallest is the first block's first key, checked once that block reads.
+    let largest_problem = meta.and_then(|m| {
+        let last = index.separator(index.len().saturating_sub(1)).map(|s| s.0);
+        (last != Some(m.largest.as_slice())).then(|| {
             Error::corruption(
                 path,
                 footer.index.offset,
-                "the index's key range differs from the one the manifest records",
+                "the index's largest key differs from the one the manifest records",
             )
         })
     });
-    record(Region::Index, index_region, key_range_problem);
+    record(Region::Index, index_region, largest_problem);
 
     // No block cache: every block is read from the file and verified.
     for i in 0..index.len() {
-        let Some(entry) = index.entry(i) else { break };
-        let handle = (entry.handle.offset, entry.handle.len);
-        record(Region::DataBlock(i), handle, table.read_block(i).err());
+        let Some(handle) = index.handle(i) else { break };
+        let problem = match table.read_block(i) {
+            Err(e) => Some(e),
+            Ok(block) if i == 0 => meta.and_then(|m| {
+                let mut first = BlockIter::new(block);
+                match first.seek_to_first() {
+                    Err(e) => Some(table.block_error(0, e)),
+                    Ok(()) if first.key() != m.smallest.as_slice() => Some(Error::corruption(
+                        path,
+                        handle.offset,
+                        "the table's smallest key differs from the one the manifest records",
+                    )),
+                    Ok(()) => None,
+                }
+            }),
+            Ok(_) => None,
+        };
+        record(Region::DataBlock(i), (handle.offset, handle.len), problem);
     }
 }
 
@@ -511,10 +525,13 @@ pub struct BlockInfo {
     pub offset: u64,
     /// Bytes on disk, checksum included.
     pub len: u64,
-    pub first_key: Vec<u8>,
-    pub first_seq: SeqNum,
-    pub last_key: Vec<u8>,
-    pub last_seq: SeqNum,
+    /// The block's separator, an internal key (user key and sequence number) at or after
+    /// every entry of the block and before every entry of the next one. Format version 2
+    /// stores the shortest such user key it finds, with sequence number 0 (exactly the
+    /// block's last entry when versions of one key span the two blocks); format version 1
+    /// stored the block's last entry.
+    pub separator: Vec<u8>,
+    pub separator_seq: SeqNum,
 }
 
 /// The bloom filter's shape (a split-block filter of 32-byte buckets).
@@ -579,7 +596,7 @@ impl Sstable {
             filter_len: self.footer.filter.len,
             index_offset: self.footer.index.offset,
             index_len: self.footer.index.len,
-            format_version: FORMAT_VERSION,
+            format_version: self.footer.format as u32,
             magic: TABLE_MAGIC,
         }
     }
@@ -604,14 +621,12 @@ impl Sstable {
     pub fn blocks(&self) -> Vec<BlockInfo> {
         let index = self.table.index();
         (0..index.len())
-            .filter_map(|i| index.entry(i))
-            .map(|e| BlockInfo {
-                offset: e.handle.offset,
-                len: e.handle.len,
-                first_key: e.first_key.clone(),
-                first_seq: e.first_seq,
-                last_key: e.last_key.clone(),
-                last_seq: e.last_seq,
+            .filter_map(|i| Some((index.handle(i)?, index.separator(i)?)))
+            .map(|(handle, (separator, separator_seq))| BlockInfo {
+                offset: handle.offset,
+                len: handle.len,
+                separator: separator.to_vec(),
+                separator_seq,
             })
             .collect()
     }
@@ -622,24 +637,70 @@ impl Sstable {
     /// `Corruption` naming the file and the block's offset when the block fails its checks
     /// (or `block` is past the last block); `Io` from reading.
     pub fn block_entries(&self, block: usize) -> Result<Vec<TableEntry>> {
-        let data = self.table.read_block(block)?;
-        let offset = self
-            .table
-            .index()
-            .entry(block)
-            .map_or(0, |e| e.handle.offset);
-        (0..data.len())
-            .map(|i| {
-                let e = data
-                    .entry(i)
-                    .map_err(|e| e.in_file(self.table.path(), offset))?;
-                Ok(TableEntry {
-                    key: e.key.to_vec(),
-                    seq: e.seq,
-                    kind: e.kind,
-                    value: e.value.to_vec(),
-                })
-            })
+        let mut it = BlockIter::new(self.table.read_block(block)?);
+        let bad = |e| self.table.block_error(block, e);
+        let mut entries = Vec::new();
+        it.seek_to_first().map_err(bad)?;
+        while it.valid() {
+            entries.push(TableEntry {
+                key: it.key().to_vec(),
+                seq: it.seq(),
+                kind: it.kind(),
+                value: it.value().to_vec(),
+            });
+            it.next().map_err(bad)?;
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::test_database_of_one_table;
+
+    /// A database whose manifest records the v2 fixture as its one table, at level 1, with
+    /// `smallest` and `largest` as its key range.
+    fn database_claiming(dir: &Path, smallest: &[u8], largest: &[u8]) {
+        let fixture: &[u8] = include_bytes!("../tests/fixtures/sstable-v2.sst");
+        let meta = FileMeta {
+            number: 1,
+            size: 0,
+            smallest: smallest.to_vec(),
+            largest: largest.to_vec(),
+            min_seq: 0,
+            max_seq: 9,
+        };
+        test_database_of_one_table(dir, fixture, 1, meta);
+    }
+
+    fn problems(dir: &Path) -> Vec<(Region, String)> {
+        let report = DbVerifier::open(dir).unwrap().run(|_| {});
+        report
+            .problems
+            .iter()
+            .map(|c| (c.region, c.problem.as_ref().unwrap().to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_key_range_that_differs_from_the_manifest_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        database_claiming(dir.path(), b"apple", b"bandana");
+        assert_eq!(problems(dir.path()), []);
+
+        let dir = tempfile::tempdir().unwrap();
+        database_claiming(dir.path(), b"apricot", b"bandana");
+        let found = problems(dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, Region::DataBlock(0));
+        assert!(found[0].1.contains("smallest key differs"), "{found:?}");
+
+        let dir = tempfile::tempdir().unwrap();
+        database_claiming(dir.path(), b"apple", b"banana");
+        let found = problems(dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, Region::Index);
+        assert!(found[0].1.contains("largest key differs"), "{found:?}");
     }
 }

@@ -130,6 +130,7 @@ impl Options {
         crate::sstable::TableOptions {
             block_bytes: self.block_bytes,
             bloom_bits_per_key: self.bloom_bits_per_key,
+            ..crate::sstable::TableOptions::default()
         }
     }
 

@@ -198,9 +198,10 @@ fn the_format_fixture_dumps_as_doc_format_describes_it() {
     let filter = table.filter().unwrap();
     assert_eq!((filter.buckets, filter.bits), (1, 256));
     let blocks = table.blocks();
+    // A version-1 index's separators are its blocks' last keys.
     let shape: Vec<(u64, u64, &[u8], u64)> = blocks
         .iter()
-        .map(|b| (b.offset, b.len, b.first_key.as_slice(), b.first_seq))
+        .map(|b| (b.offset, b.len, b.separator.as_slice(), b.separator_seq))
         .collect();
     assert_eq!(
         shape,
@@ -226,6 +227,55 @@ fn the_format_fixture_dumps_as_doc_format_describes_it() {
     let report = inspect::verify_table("tests/fixtures/sstable-v1.sst", |_| {}).unwrap();
     assert!(report.is_ok());
     assert_eq!((report.regions, report.bytes), (6, 310));
+}
+
+#[test]
+fn the_version_2_fixture_dumps_as_doc_format_describes_it() {
+    let table = Sstable::open("tests/fixtures/sstable-v2.sst").unwrap();
+    assert_eq!(table.file_size(), 238);
+    let footer = table.footer();
+    assert_eq!(
+        (
+            footer.filter_offset,
+            footer.filter_len,
+            footer.index_offset,
+            footer.index_len,
+            footer.format_version
+        ),
+        (125, 36, 161, 29, 2)
+    );
+    let shape: Vec<(u64, u64, Vec<u8>, u64)> = table
+        .blocks()
+        .into_iter()
+        .map(|b| (b.offset, b.len, b.separator, b.separator_seq))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (0, 51, b"aq".to_vec(), 0),
+            (51, 39, b"banana".to_vec(), 2),
+            (90, 35, b"bandana".to_vec(), 0)
+        ]
+    );
+    let entries: Vec<_> = (0..3)
+        .flat_map(|i| table.block_entries(i).unwrap())
+        .map(|e| (e.key, e.seq, e.kind))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (b"apple".to_vec(), 9, ValueKind::Put),
+            (b"apple".to_vec(), 4, ValueKind::Delete),
+            (b"apricot".to_vec(), 0, ValueKind::Put),
+            (b"banana".to_vec(), 8, ValueKind::Put),
+            (b"banana".to_vec(), 2, ValueKind::Put),
+            (b"banana".to_vec(), 1, ValueKind::Delete),
+            (b"bandana".to_vec(), 0, ValueKind::Put),
+        ]
+    );
+    let report = inspect::verify_table("tests/fixtures/sstable-v2.sst", |_| {}).unwrap();
+    assert!(report.is_ok());
+    assert_eq!((report.regions, report.bytes), (6, 238));
 }
 
 #[test]

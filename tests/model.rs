@@ -1,12 +1,14 @@
 //! Model test: random operations against toykv and a `BTreeMap`, which must always agree.
 //!
-//! Each case runs thousands of puts, deletes, batches, point reads, range scans, flushes
-//! and reopens on a tiny memtable, so data is spread over the memtable, frozen memtables,
-//! many sstables and the WAL.
+//! Each case runs thousands of puts, deletes, batches, point reads, range scans, flushes,
+//! full compactions and reopens on a tiny memtable, so data is spread over the memtable,
+//! frozen memtables, many sstables and the WAL; snapshots taken along the way must go on
+//! reading what the model held when they were taken, through compactions that drop and
+//! renumber the versions they do not need.
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use toykv::{Db, Options, WriteBatch};
+use toykv::{Db, Options, Snapshot, WriteBatch};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -16,8 +18,19 @@ enum Op {
     Get(u16),
     Scan(Option<u16>, Option<u16>),
     Flush,
+    Compact,
     Reopen,
+    /// Takes a snapshot (the oldest held one goes once there are two).
+    Snapshot,
+    /// Reads a key through every held snapshot.
+    SnapshotGet(u16),
 }
+
+/// What the database should hold.
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Snapshots held at once.
+const MAX_SNAPSHOTS: usize = 2;
 
 /// Keys from a small space so that overwrites and deletes hit existing keys; key 0 is the
 /// empty key.
@@ -44,9 +57,12 @@ fn op() -> impl Strategy<Value = Op> {
         4 => proptest::collection::vec((k.clone(), proptest::option::of(value())), 0..8)
             .prop_map(Op::Batch),
         30 => k.clone().prop_map(Op::Get),
-        6 => (proptest::option::of(k.clone()), proptest::option::of(k)).prop_map(|(a, b)| Op::Scan(a, b)),
+        6 => (proptest::option::of(k.clone()), proptest::option::of(k.clone())).prop_map(|(a, b)| Op::Scan(a, b)),
         1 => Just(Op::Flush),
+        1 => Just(Op::Compact),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Snapshot),
+        10 => k.prop_map(Op::SnapshotGet),
     ]
 }
 
@@ -61,7 +77,9 @@ fn options() -> Options {
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let mut db = Db::open(dir.path(), options()).unwrap();
-    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut model = Model::new();
+    // Each held snapshot with the model as it was then.
+    let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();
     for op in ops {
         match op {
             Op::Put(k, v) => {
@@ -107,7 +125,20 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(got, expected);
             }
             Op::Flush => db.flush().unwrap(),
+            Op::Compact => db.compact().unwrap(),
+            Op::Snapshot => {
+                if snapshots.len() == MAX_SNAPSHOTS {
+                    snapshots.remove(0);
+                }
+                snapshots.push((db.snapshot().unwrap(), model.clone()));
+            }
+            Op::SnapshotGet(k) => {
+                for (snapshot, then) in &snapshots {
+                    prop_assert_eq!(snapshot.get(&key(k)).unwrap(), then.get(&key(k)).cloned());
+                }
+            }
             Op::Reopen => {
+                snapshots.clear();
                 db.close().unwrap();
                 drop(db);
                 db = Db::open(dir.path(), options()).unwrap();
@@ -115,6 +146,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
     }
     // A final full comparison, after one more reopen.
+    snapshots.clear();
     drop(db);
     let db = Db::open(dir.path(), options()).unwrap();
     let all: Vec<(Vec<u8>, Vec<u8>)> = db

@@ -351,39 +351,25 @@ fn dump_sst_prints_footer_index_filter_and_entries() {
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/sstable-v1.sst"
     );
-    let out = toykv(&["dump-sst", fixture]);
-    assert_status(&out, 0);
-    let text = stdout(&out);
-    for line in [
-        "  format version  1",
-        "  magic           0x545353564b594f54",
-        "  filter          offset 88, 36 bytes",
-        "  index           offset 124, 138 bytes",
-        "index: 3 data blocks",
-        "  block 0: offset 0, 30 bytes, first apple @3, last apple @3",
-        "  block 1: offset 30, 27 bytes, first apple @1, last apple @1",
-        "  block 2: offset 57, 31 bytes, first pear @2, last pear @2",
-        "filter: offset 88, 36 bytes, 1 buckets, 256 bits",
-        "summary: 3 entries (2 puts, 1 deletes), 2 distinct keys, 128.0 filter bits per key",
-    ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "missing {line:?} in\n{text}"
-        );
-    }
-    let entries: Vec<&str> = text
-        .lines()
-        .skip_while(|l| !l.starts_with("entries"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("summary"))
-        .collect();
-    assert_eq!(
-        entries,
-        [
+    check_dump(
+        fixture,
+        &[
+            "  format version  1",
+            "  magic           0x545353564b594f54",
+            "  filter          offset 88, 36 bytes",
+            "  index           offset 124, 138 bytes",
+            "index: 3 data blocks",
+            "  block 0: offset 0, 30 bytes, separator apple @3",
+            "  block 1: offset 30, 27 bytes, separator apple @1",
+            "  block 2: offset 57, 31 bytes, separator pear @2",
+            "filter: offset 88, 36 bytes, 1 buckets, 256 bits",
+            "summary: 3 entries (2 puts, 1 deletes), 2 distinct keys, 128.0 filter bits per key",
+        ],
+        &[
             "apple\t3\tput\tred",
             "apple\t1\tdelete\t",
-            "pear\t2\tput\tgreen"
-        ]
+            "pear\t2\tput\tgreen",
+        ],
     );
 
     let out = toykv(&["dump-sst", "--hex", fixture]);
@@ -394,6 +380,58 @@ fn dump_sst_prints_footer_index_filter_and_entries() {
     let out = toykv(&["dump-sst", wal]);
     assert_status(&out, 1);
     assert!(stderr(&out).contains("wal-v1.log"), "{}", stderr(&out));
+}
+
+#[test]
+fn dump_sst_prints_a_format_version_2_table() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/sstable-v2.sst"
+    );
+    check_dump(
+        fixture,
+        &[
+            "  format version  2",
+            "  filter          offset 125, 36 bytes",
+            "  index           offset 161, 29 bytes",
+            "index: 3 data blocks",
+            "  block 0: offset 0, 51 bytes, separator aq @0",
+            "  block 1: offset 51, 39 bytes, separator banana @2",
+            "  block 2: offset 90, 35 bytes, separator bandana @0",
+            "filter: offset 125, 36 bytes, 1 buckets, 256 bits",
+            "summary: 7 entries (5 puts, 2 deletes), 4 distinct keys, 64.0 filter bits per key",
+        ],
+        &[
+            "apple\t9\tput\tred",
+            "apple\t4\tdelete\t",
+            "apricot\t0\tput\torange",
+            "banana\t8\tput\tyellow",
+            "banana\t2\tput\tgreen",
+            "banana\t1\tdelete\t",
+            "bandana\t0\tput\tdark",
+        ],
+    );
+}
+
+/// Runs `dump-sst` on `fixture` and checks that it succeeds, prints every one of `lines`,
+/// and lists exactly `entries` between its `entries` and `summary` lines.
+fn check_dump(fixture: &str, lines: &[&str], entries: &[&str]) {
+    let out = toykv(&["dump-sst", fixture]);
+    assert_status(&out, 0);
+    let text = stdout(&out);
+    for line in lines {
+        assert!(
+            text.lines().any(|l| l == *line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    let listed: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("entries"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("summary"))
+        .collect();
+    assert_eq!(listed, entries);
 }
 
 #[test]

@@ -224,11 +224,38 @@ fn merge_into(db: &DbInner, task: &Task, writer: &mut OutputWriter<'_>) -> Resul
         let dead_tombstone = kind == ValueKind::Delete && seq <= oldest_snapshot && task.bottommost;
         newer_seq = Some(seq);
         if !shadowed && !dead_tombstone {
-            writer.add(new_key, key, seq, kind, merged.value())?;
+            writer.add(
+                new_key,
+                key,
+                output_seq(task, seq, oldest_snapshot),
+                kind,
+                merged.value(),
+            )?;
         }
         merged.next()?;
     }
     Ok(())
+}
+
+/// The sequence number a kept version is written with: 0 for the version every snapshot
+/// reads at the bottom of the tree, so that it encodes in one byte; its own otherwise.
+///
+/// Zeroing is safe there because, of each user key, it is the oldest version left anywhere:
+/// - every older version in the inputs is shadowed by it (it is at or below the oldest
+///   snapshot) and dropped above; nothing deeper overlaps the inputs (`bottommost`);
+/// - every version outside the inputs is in a higher level, L0 or a memtable, so newer,
+///   with a real (larger) sequence number, and it still sorts and wins before this one;
+/// - every snapshot, open now or later, is at or above the oldest snapshot, so it read this
+///   version as the newest at or below it before and still does; versions newer than the
+///   oldest snapshot keep their numbers, which stay above 0.
+///
+/// Tombstones are never zeroed: at the bottom, one every snapshot sees is dropped instead.
+fn output_seq(task: &Task, seq: SeqNum, oldest_snapshot: SeqNum) -> SeqNum {
+    if task.bottommost && seq <= oldest_snapshot {
+        0
+    } else {
+        seq
+    }
 }
 
 /// Writes compaction output, cutting files at user-key boundaries (a key's versions never
@@ -289,5 +316,146 @@ impl OutputWriter<'_> {
         for number in self.written.drain(..) {
             let _ = self.db.fs.remove(&table_path(&self.db.dir, number));
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::env::{FileSystem, PosixFs};
+    use crate::sstable::Table;
+    use crate::{Db, Options};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn options() -> Options {
+        Options {
+            l0_compaction_trigger: 1000,
+            l0_slowdown_trigger: 1000,
+            l0_stop_trigger: 1000,
+            ..Options::default()
+        }
+    }
+
+    /// Every version stored in the sstables of `dir`, per user key, newest first.
+    fn versions_on_disk(dir: &Path) -> BTreeMap<Vec<u8>, Vec<(SeqNum, ValueKind)>> {
+        let mut out: BTreeMap<Vec<u8>, Vec<(SeqNum, ValueKind)>> = BTreeMap::new();
+        for name in PosixFs.list(dir).unwrap() {
+            if !name.ends_with(".sst") {
+                continue;
+            }
+            let path = dir.join(name);
+            let file = PosixFs.open_random(&path).unwrap();
+            let table = Arc::new(Table::open(file, path, 0, None).unwrap());
+            let mut it = table.iter();
+            it.seek_to_first().unwrap();
+            while it.valid() {
+                let versions = out.entry(it.key().to_vec()).or_default();
+                versions.push((it.seq(), it.kind()));
+                it.next().unwrap();
+            }
+        }
+        for versions in out.values_mut() {
+            versions.sort_by_key(|v| std::cmp::Reverse(v.0));
+        }
+        out
+    }
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("key{i:04}").into_bytes()
+    }
+
+    fn value(i: usize, round: usize) -> Vec<u8> {
+        format!("value {i} of round {round}").into_bytes()
+    }
+
+    #[test]
+    fn the_bottom_level_stores_sequence_number_zero_where_no_snapshot_needs_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), options()).unwrap();
+        let n = 300;
+        for i in 0..n {
+            db.put(&key(i), &value(i, 0)).unwrap(); // sequence numbers 1..=300
+        }
+        let snap = db.snapshot().unwrap();
+        for i in (0..n).step_by(2) {
+            db.put(&key(i), &value(i, 1)).unwrap();
+        }
+        for i in (0..n).step_by(3) {
+            db.delete(&key(i)).unwrap();
+        }
+        db.compact().unwrap();
+
+        // The snapshot (at 300) still needs round 0 beside what came after it: of each key,
+        // the version it reads is stored with 0, newer ones keep their numbers.
+        let on_disk = versions_on_disk(dir.path());
+        assert_eq!(on_disk.len(), n);
+        for (k, versions) in &on_disk {
+            let (oldest, newer) = versions.split_last().unwrap();
+            assert_eq!(*oldest, (0, ValueKind::Put), "{k:?}: {versions:?}");
+            assert!(
+                newer.iter().all(|&(seq, _)| seq > 300),
+                "{k:?}: {versions:?}"
+            );
+        }
+        for i in 0..n {
+            assert_eq!(snap.get(&key(i)).unwrap(), Some(value(i, 0)));
+            let now = match (i % 3, i % 2) {
+                (0, _) => None,
+                (_, 0) => Some(value(i, 1)),
+                _ => Some(value(i, 0)),
+            };
+            assert_eq!(db.get(&key(i)).unwrap(), now, "key {i}");
+        }
+
+        // Without the snapshot, every version left is the one every reader sees: one per
+        // key, stored with 0; the deleted keys are gone.
+        drop(snap);
+        db.compact().unwrap();
+        let on_disk = versions_on_disk(dir.path());
+        assert_eq!(on_disk.len(), n - n.div_ceil(3));
+        assert!(on_disk.values().all(|v| v == &[(0, ValueKind::Put)]));
+
+        // New writes carry real sequence numbers and shadow the zeroed versions, in L0 and
+        // after another compaction, and across a reopen.
+        for i in (1..n).step_by(3) {
+            db.put(&key(i), &value(i, 2)).unwrap();
+        }
+        db.flush().unwrap();
+        let expected = |i: usize| match i % 3 {
+            0 => None,
+            1 => Some(value(i, 2)),
+            _ => Some(value(i, if i % 2 == 0 { 1 } else { 0 })),
+        };
+        for i in 0..n {
+            assert_eq!(db.get(&key(i)).unwrap(), expected(i), "key {i} in L0");
+        }
+        db.compact().unwrap();
+        drop(db);
+        let db = Db::open(dir.path(), options()).unwrap();
+        for i in 0..n {
+            assert_eq!(
+                db.get(&key(i)).unwrap(),
+                expected(i),
+                "key {i} after reopen"
+            );
+        }
+        let on_disk = versions_on_disk(dir.path());
+        assert!(on_disk.values().all(|v| v == &[(0, ValueKind::Put)]));
+    }
+
+    #[test]
+    fn sequence_numbers_are_kept_above_the_oldest_snapshot_and_off_the_bottom() {
+        let task = |bottommost| Task {
+            inputs: Vec::new(),
+            output_level: 3,
+            bottommost,
+            trivial_move: false,
+        };
+        assert_eq!(output_seq(&task(true), 7, 7), 0);
+        assert_eq!(output_seq(&task(true), 8, 7), 8);
+        assert_eq!(output_seq(&task(false), 7, 7), 7);
+        assert_eq!(output_seq(&task(false), 1, 7), 1);
     }
 }

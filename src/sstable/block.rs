@@ -1,72 +1,118 @@
-//! Data blocks: a run of entries in internal-key order with an offsets array that allows
-//! binary search.
+//! Data blocks: a run of entries in internal-key order that a reader can binary-search.
+//!
+//! Format version 2, what this code writes:
 //!
 //! ```text
-//! entry*  offset_0 .. offset_{n-1} (u32 each)  n (u32)  crc32 (u32, the trailer)
-//! entry = varint key_len | key | tag (u64 = seq << 8 | kind) | varint value_len | value
+//! block = entry* | restart (u32) x r | r (u32) | crc32 (u32, the trailer)
+//! entry = varint shared | varint unshared | varint value_len
+//!       | key_delta (unshared bytes) | varint tag (seq << 8 | kind) | value
 //! ```
 //!
+//! An entry's key is the first `shared` bytes of the previous entry's key followed by
+//! `key_delta`. Every `restart_interval`-th entry is a *restart point*: it stores its key
+//! whole (`shared = 0`) and the restart array lists its offset, so a seek binary-searches the
+//! restart points and then steps forward through at most one interval.
+//!
+//! Format version 1 (read, never written): whole keys, 8-byte tags and an offsets array
+//! listing every entry, which is the same shape with every entry a restart point:
+//! `entry = varint key_len | key | tag (u64) | varint value_len | value`.
+//!
 //! [`BlockBuilder`] is owned by the [`super::TableBuilder`] that fills it. [`Block`] is a
-//! decoded block: its trailer was verified and its structure checked once, in
-//! [`Block::decode`], before it is handed out (and before it enters the block cache). After
-//! that it is immutable and shared between threads as `Arc<Block>`; lookups on it never
-//! re-check the checksum.
+//! decoded block: its trailer was verified and every entry checked once, in
+//! [`Block::from_disk`], before it is handed out (and before it enters the block cache).
+//! After that it is immutable and shared between threads as `Arc<Block>`. A [`BlockIter`]
+//! is one reader's cursor over it.
 
-use super::checksum;
-use crate::coding::{put_len_prefixed, put_u32, put_u64, varint_len, Decoder};
+use super::{checksum, FormatVersion};
+use crate::coding::{put_u32, put_varint, varint_len, Decoder};
 use crate::error::DecodeError;
-use crate::types::{compare_internal, pack_tag, unpack_tag, SeqNum, ValueKind};
+use crate::types::{compare_internal, pack_tag, unpack_tag, SeqNum, ValueKind, MAX_SEQ};
 use crate::{Error, Result};
 use std::cmp::Ordering;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Bytes after every block's contents: the CRC32 of the contents. On disk: never change.
 pub(crate) const BLOCK_TRAILER_LEN: usize = 4;
 
-/// Bytes of an entry's tag. On disk: never change.
-const TAG_LEN: usize = 8;
+/// Bytes of a restart (v1: offset) slot and of the count after them. On disk: never change.
+const U32_LEN: usize = 4;
 
-/// Bytes per slot of the offsets array, and of the entry count. On disk: never change.
-const OFFSET_LEN: usize = 4;
+/// An internal key borrowed from somewhere: user key and sequence number.
+pub(crate) type KeyRef<'a> = (&'a [u8], SeqNum);
 
-/// Accumulates the entries of one data block.
-#[derive(Debug, Default)]
+/// A version found by [`Block::get`]: sequence number, kind, value borrowed from the block.
+pub(crate) type FoundVersion<'a> = (SeqNum, ValueKind, &'a [u8]);
+
+/// Accumulates the entries of one version-2 data block.
+#[derive(Debug)]
 pub(crate) struct BlockBuilder {
     buf: Vec<u8>,
-    offsets: Vec<u32>,
+    restarts: Vec<u32>,
+    restart_interval: usize,
+    /// Entries added since the last restart point.
+    since_restart: usize,
+    last_key: Vec<u8>,
 }
 
 impl BlockBuilder {
-    pub(crate) fn new() -> Self {
-        BlockBuilder::default()
+    /// A builder that makes every `restart_interval`-th entry a restart point (1 stores
+    /// every key whole; 0 is taken as 1).
+    pub(crate) fn new(restart_interval: usize) -> Self {
+        BlockBuilder {
+            buf: Vec::new(),
+            restarts: Vec::new(),
+            restart_interval: restart_interval.max(1),
+            since_restart: 0,
+            last_key: Vec::new(),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.restarts.is_empty()
     }
 
     /// The bytes the block would take on disk if finished now, trailer included.
     pub(crate) fn size_estimate(&self) -> usize {
-        self.buf.len() + OFFSET_LEN * self.offsets.len() + OFFSET_LEN + BLOCK_TRAILER_LEN
+        self.buf.len() + U32_LEN * (self.restarts.len() + 1) + BLOCK_TRAILER_LEN
     }
 
-    /// The bytes one more entry adds to [`BlockBuilder::size_estimate`].
-    pub(crate) fn entry_size(key: &[u8], value: &[u8]) -> usize {
-        varint_len(key.len() as u64)
-            + key.len()
-            + TAG_LEN
+    /// Exactly the bytes that adding this entry would add to [`BlockBuilder::size_estimate`].
+    pub(crate) fn entry_size(
+        &self,
+        key: &[u8],
+        seq: SeqNum,
+        kind: ValueKind,
+        value: &[u8],
+    ) -> usize {
+        let (restart, shared) = self.next_shared(key);
+        let unshared = key.len() - shared;
+        varint_len(shared as u64)
+            + varint_len(unshared as u64)
             + varint_len(value.len() as u64)
+            + unshared
+            + varint_len(pack_tag(seq, kind))
             + value.len()
-            + OFFSET_LEN
+            + if restart { U32_LEN } else { 0 }
+    }
+
+    /// Whether the next entry is a restart point, and how many key bytes it shares with the
+    /// previous entry.
+    fn next_shared(&self, key: &[u8]) -> (bool, usize) {
+        if self.restarts.is_empty() || self.since_restart >= self.restart_interval {
+            (true, 0)
+        } else {
+            (false, common_prefix_len(&self.last_key, key))
+        }
     }
 
     /// Appends an entry. The caller keeps internal-key order.
     ///
     /// # Errors
     ///
-    /// `InvalidArgument` when the block would pass 4 GiB, which the offsets cannot address
-    /// (the table builder's size limits keep this from happening).
+    /// `InvalidArgument` when the block would pass 4 GiB, which the restart array cannot
+    /// address (the table builder's size limits keep this from happening).
     pub(crate) fn add(
         &mut self,
         key: &[u8],
@@ -74,25 +120,36 @@ impl BlockBuilder {
         kind: ValueKind,
         value: &[u8],
     ) -> Result<()> {
-        let offset = u32::try_from(self.buf.len())
-            .map_err(|_| Error::invalid("sstable data block exceeds 4 GiB"))?;
-        self.offsets.push(offset);
-        put_len_prefixed(&mut self.buf, key);
-        put_u64(&mut self.buf, pack_tag(seq, kind));
-        put_len_prefixed(&mut self.buf, value);
+        let (restart, shared) = self.next_shared(key);
+        if restart {
+            let offset = u32::try_from(self.buf.len())
+                .map_err(|_| Error::invalid("sstable data block exceeds 4 GiB"))?;
+            self.restarts.push(offset);
+            self.since_restart = 0;
+        }
+        let delta = key.get(shared..).unwrap_or_default();
+        put_varint(&mut self.buf, shared as u64);
+        put_varint(&mut self.buf, delta.len() as u64);
+        put_varint(&mut self.buf, value.len() as u64);
+        self.buf.extend_from_slice(delta);
+        put_varint(&mut self.buf, pack_tag(seq, kind));
+        self.buf.extend_from_slice(value);
+        self.last_key.truncate(shared);
+        self.last_key.extend_from_slice(delta);
+        self.since_restart += 1;
         Ok(())
     }
 
-    /// Appends the offsets array, the count and the CRC trailer, and returns the finished
+    /// Appends the restart array, its count and the CRC trailer, and returns the finished
     /// block. The builder is empty again once [`BlockBuilder::reset`] is called.
     ///
     /// # Errors
     ///
-    /// `InvalidArgument` when the block holds more than `u32::MAX` entries.
+    /// `InvalidArgument` when the block holds more than `u32::MAX` restart points.
     pub(crate) fn finish(&mut self) -> Result<&[u8]> {
-        let count = u32::try_from(self.offsets.len())
+        let count = u32::try_from(self.restarts.len())
             .map_err(|_| Error::invalid("sstable data block holds too many entries"))?;
-        for &offset in &self.offsets {
+        for &offset in &self.restarts {
             put_u32(&mut self.buf, offset);
         }
         put_u32(&mut self.buf, count);
@@ -103,56 +160,100 @@ impl BlockBuilder {
 
     pub(crate) fn reset(&mut self) {
         self.buf.clear();
-        self.offsets.clear();
+        self.restarts.clear();
+        self.since_restart = 0;
+        self.last_key.clear();
     }
 }
 
-/// One entry of a block, borrowed from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Entry<'a> {
-    pub key: &'a [u8],
-    pub seq: SeqNum,
-    pub kind: ValueKind,
-    pub value: &'a [u8],
+/// How many leading bytes `a` and `b` have in common. Compares eight bytes at a time: every
+/// entry written asks this of its key and the previous one.
+pub(crate) fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    let mut same = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let differ = word(x) ^ word(y);
+        if differ != 0 {
+            // Little-endian: the lowest set bit is in the first byte that differs.
+            return same + (differ.trailing_zeros() / 8) as usize;
+        }
+        same += 8;
+    }
+    let (a, b) = (
+        a.get(same..).unwrap_or_default(),
+        b.get(same..).unwrap_or_default(),
+    );
+    same + a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Where an entry's parts lie inside its block, for cursors that cannot hold a borrow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EntryPos {
-    pub key: Range<usize>,
-    pub seq: SeqNum,
-    pub kind: ValueKind,
-    pub value: Range<usize>,
+/// Orders two byte strings, deciding on the first byte without a call when it differs (as it
+/// does for most neighbouring keys once their shared prefix is set aside).
+#[inline]
+fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
+    }
 }
 
-/// A decoded, checksum-verified data block.
+/// What the index says about a block: every entry comes after `after` (the previous block's
+/// separator; `None` for the first block) and at or before `upto` (its own separator).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockBounds<'a> {
+    pub after: Option<KeyRef<'a>>,
+    pub upto: KeyRef<'a>,
+}
+
+/// A decoded, checksum-verified data block of either format version.
 pub(crate) struct Block {
-    /// The block's contents without the trailer: entries, offsets array, count.
+    /// The block's contents without the trailer: entries, restart array, count.
     data: Vec<u8>,
-    /// Where the offsets array starts; entries occupy `data[..offsets_start]`.
-    offsets_start: usize,
-    /// Number of entries, at least one.
-    count: usize,
+    format: FormatVersion,
+    /// Where the restart array (v1: the offsets array) starts; entries occupy
+    /// `data[..restarts_start]`.
+    restarts_start: usize,
+    /// Restart points, at least one.
+    num_restarts: usize,
 }
 
 impl std::fmt::Debug for Block {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Block")
+            .field("format", &self.format)
             .field("bytes", &self.data.len())
-            .field("entries", &self.count)
+            .field("restarts", &self.num_restarts)
             .finish()
     }
 }
 
+/// One entry's parts as positions in its block. Its key is `shared` bytes of the previous
+/// entry's key followed by the bytes at `delta` (version 1: `shared` is always 0).
+struct RawEntry {
+    shared: usize,
+    delta: Range<usize>,
+    seq: SeqNum,
+    kind: ValueKind,
+    value: Range<usize>,
+    /// Where the next entry starts.
+    end: usize,
+}
+
 impl Block {
-    /// Checks the CRC trailer of a block read from `path` at file offset `offset`, then
-    /// decodes it.
+    /// Checks the CRC trailer of a block of table format `format` read from `path` at file
+    /// offset `offset`, then decodes it and checks every entry (see [`Block::decode`]).
     ///
     /// # Errors
     ///
     /// [`Error::Corruption`] naming `path` and the offset of the bad field when the
-    /// checksum does not match or the structure is malformed.
-    pub(crate) fn from_disk(mut raw: Vec<u8>, path: &Path, offset: u64) -> Result<Block> {
+    /// checksum does not match, the structure is malformed or the entries fall outside
+    /// `bounds`.
+    pub(crate) fn from_disk(
+        mut raw: Vec<u8>,
+        format: FormatVersion,
+        bounds: Option<BlockBounds<'_>>,
+        path: &Path,
+        offset: u64,
+    ) -> Result<Block> {
         let contents_len = raw.len().checked_sub(BLOCK_TRAILER_LEN).ok_or_else(|| {
             Error::corruption(path, offset, "data block shorter than its checksum")
         })?;
@@ -168,64 +269,124 @@ impl Block {
             ));
         }
         raw.truncate(contents_len);
-        Block::decode(raw).map_err(|e| e.in_file(path, offset))
+        Block::decode(raw, format, bounds).map_err(|e| e.in_file(path, offset))
     }
 
-    /// Decodes block contents whose trailer was already verified and removed, checking that
-    /// the offsets array points at consecutive, well-formed entries in strictly increasing
-    /// internal-key order. After this succeeds no accessor can fail on this block.
+    /// Decodes block contents whose trailer was already verified and removed, and walks
+    /// every entry once: each must be well formed (every length within the block, a known
+    /// kind, no more shared key bytes than the previous key has), in strictly increasing
+    /// internal-key order and within `bounds`; the restart array must list the first entry
+    /// and only entries that store their key whole, in ascending order (version 1: every
+    /// entry). After this succeeds no accessor fails on this block.
     ///
     /// # Errors
     ///
     /// A [`DecodeError`] naming the first malformed field.
-    pub(crate) fn decode(data: Vec<u8>) -> Result<Block, DecodeError> {
+    pub(crate) fn decode(
+        data: Vec<u8>,
+        format: FormatVersion,
+        bounds: Option<BlockBounds<'_>>,
+    ) -> Result<Block, DecodeError> {
         let bad = |field: &'static str, offset: usize| DecodeError { field, offset };
-        let count_at = data
-            .len()
-            .checked_sub(OFFSET_LEN)
-            .ok_or(bad("block entry count", 0))?;
-        let count =
-            Decoder::new(data.get(count_at..).unwrap_or_default()).u32("block entry count")?;
-        let count = usize::try_from(count).map_err(|_| bad("block entry count", count_at))?;
-        let offsets_start = count
-            .checked_mul(OFFSET_LEN)
+        let count_field = match format {
+            FormatVersion::V1 => "block entry count",
+            FormatVersion::V2 => "block restart count",
+        };
+        let count_at = data.len().checked_sub(U32_LEN).ok_or(bad(count_field, 0))?;
+        let count = Decoder::new(data.get(count_at..).unwrap_or_default()).u32(count_field)?;
+        let num_restarts = usize::try_from(count).map_err(|_| bad(count_field, count_at))?;
+        let restarts_start = num_restarts
+            .checked_mul(U32_LEN)
             .and_then(|n| count_at.checked_sub(n))
-            .ok_or(bad("block entry count", count_at))?;
-        if count == 0 {
-            return Err(bad("block entry count (zero)", count_at));
+            .ok_or(bad(count_field, count_at))?;
+        if num_restarts == 0 {
+            return Err(bad(count_field, count_at));
         }
         let block = Block {
             data,
-            offsets_start,
-            count,
+            format,
+            restarts_start,
+            num_restarts,
         };
-        // Walk every entry: each must start where the previous one ended, and the last must
-        // end where the offsets array begins.
-        let mut expected = 0usize;
-        let mut prev: Option<(&[u8], SeqNum)> = None;
-        for i in 0..count {
-            let start = block.offset_of(i)?;
-            if start != expected {
-                return Err(bad("block entry offset", offsets_start + i * OFFSET_LEN));
-            }
-            let (entry, end) = block.decode_at(start)?;
-            if let Some((pkey, pseq)) = prev {
-                if compare_internal(pkey, pseq, entry.key, entry.seq) != Ordering::Less {
-                    return Err(bad("block entry order", start));
-                }
-            }
-            prev = Some((entry.key, entry.seq));
-            expected = end;
-        }
-        if expected != offsets_start {
-            return Err(bad("block entries (trailing bytes)", expected));
-        }
+        block.check_entries(bounds)?;
         Ok(block)
     }
 
-    /// Number of entries (at least one).
-    pub(crate) fn len(&self) -> usize {
-        self.count
+    /// The walk behind [`Block::decode`].
+    fn check_entries(&self, bounds: Option<BlockBounds<'_>>) -> Result<(), DecodeError> {
+        let bad = |field: &'static str, offset: usize| DecodeError { field, offset };
+        let restart_field = match self.format {
+            FormatVersion::V1 => "block entry offset",
+            FormatVersion::V2 => "block restart offset",
+        };
+        let mut key: Vec<u8> = Vec::new();
+        let mut prev_seq: SeqNum = 0;
+        let (mut at, mut next_restart, mut entries) = (0usize, 0usize, 0usize);
+        // The position of restart `next_restart` (past the array: none).
+        let restart_at = |i: usize| -> Result<usize, DecodeError> {
+            if i < self.num_restarts {
+                self.restart(i)
+            } else {
+                Ok(usize::MAX)
+            }
+        };
+        let mut restart = restart_at(0)?;
+        while at < self.restarts_start {
+            if restart < at {
+                // The restart points into the previous entry, or the array does not ascend.
+                return Err(bad(restart_field, self.restart_slot(next_restart)));
+            }
+            let is_restart = restart == at;
+            if !is_restart && (entries == 0 || self.format == FormatVersion::V1) {
+                // The first entry must be a restart point; version 1 lists every entry.
+                return Err(bad(restart_field, self.restart_slot(next_restart)));
+            }
+            let e = self.decode_entry(at)?;
+            let prev_len = if is_restart { 0 } else { key.len() };
+            if e.shared > prev_len {
+                return Err(bad("block entry shared key length", at));
+            }
+            let delta = self.slice(e.delta.clone());
+            if entries > 0 {
+                // Both keys start with the same `shared` bytes: the rest orders them.
+                let order = compare_bytes(delta, key.get(e.shared..).unwrap_or_default())
+                    .then_with(|| prev_seq.cmp(&e.seq));
+                if order != Ordering::Greater {
+                    return Err(bad("block entry order", at));
+                }
+            }
+            key.truncate(e.shared);
+            key.extend_from_slice(delta);
+            prev_seq = e.seq;
+            if entries == 0 {
+                if let Some((after, after_seq)) = bounds.and_then(|b| b.after) {
+                    if compare_internal(&key, e.seq, after, after_seq) != Ordering::Greater {
+                        return Err(bad("block first key (not after the previous block)", at));
+                    }
+                }
+            }
+            if is_restart {
+                next_restart += 1;
+                restart = restart_at(next_restart)?;
+            }
+            entries += 1;
+            at = e.end;
+        }
+        if next_restart != self.num_restarts {
+            return Err(bad(restart_field, self.restart_slot(next_restart)));
+        }
+        if let Some(BlockBounds { upto, .. }) = bounds {
+            if compare_internal(&key, prev_seq, upto.0, upto.1) == Ordering::Greater {
+                return Err(bad("block last key (past its index separator)", at));
+            }
+        }
+        Ok(())
+    }
+
+    /// The table format this block was written in.
+    #[cfg_attr(not(test), allow(dead_code))] // Read by tests; kept beside its siblings.
+    pub(crate) fn format(&self) -> FormatVersion {
+        self.format
     }
 
     /// Bytes of memory this block holds, what the block cache charges for it.
@@ -233,263 +394,639 @@ impl Block {
         self.data.capacity() + std::mem::size_of::<Block>()
     }
 
-    /// The bytes at `range` (from an [`EntryPos`] of this block); empty if out of range.
-    pub(crate) fn slice(&self, range: Range<usize>) -> &[u8] {
+    /// The bytes at `range` of the block; empty if out of range.
+    fn slice(&self, range: Range<usize>) -> &[u8] {
         self.data.get(range).unwrap_or_default()
     }
 
-    /// Entry `i`, with its parts as positions in the block.
-    ///
-    /// # Errors
-    ///
-    /// A [`DecodeError`] when `i` is out of range or the entry is malformed (impossible once
-    /// [`Block::decode`] succeeded).
-    pub(crate) fn entry_pos(&self, i: usize) -> Result<EntryPos, DecodeError> {
-        let start = self.offset_of(i)?;
-        let mut d = Decoder::new(self.entries_region());
-        d.bytes(start, "block entry offset")?;
-        let key_len = d.varint_len("block entry key length")?;
-        let key_start = d.position();
-        d.bytes(key_len, "block entry key")?;
-        let (seq, kind) = tag(&mut d)?;
-        let value_len = d.varint_len("block entry value length")?;
-        let value_start = d.position();
-        d.bytes(value_len, "block entry value")?;
-        Ok(EntryPos {
-            key: key_start..key_start + key_len,
+    /// Where restart slot `i` lies in the block (the count when `i` is past the array).
+    fn restart_slot(&self, i: usize) -> usize {
+        self.restarts_start + U32_LEN * i.min(self.num_restarts)
+    }
+
+    /// The offset of restart point `i`, read from the restart array.
+    fn restart(&self, i: usize) -> Result<usize, DecodeError> {
+        let at = self.restart_slot(i);
+        let field = match self.format {
+            FormatVersion::V1 => "block entry offset",
+            FormatVersion::V2 => "block restart offset",
+        };
+        let raw = self
+            .data
+            .get(at..at + U32_LEN)
+            .ok_or(DecodeError { field, offset: at })?;
+        let v = Decoder::new(raw).u32(field)?;
+        usize::try_from(v).map_err(|_| DecodeError { field, offset: at })
+    }
+
+    /// Decodes the entry starting at `at` without looking at the previous key.
+    fn decode_entry(&self, at: usize) -> Result<RawEntry, DecodeError> {
+        let region = self.data.get(..self.restarts_start).unwrap_or_default();
+        let rest = region.get(at..).ok_or(DecodeError {
+            field: "block entry offset",
+            offset: at,
+        })?;
+        let mut d = Decoder::new(rest);
+        let shift = |e: DecodeError| DecodeError {
+            field: e.field,
+            offset: at + e.offset,
+        };
+        let (shared, delta_len, value_len) = match self.format {
+            // The common case: three one-byte lengths.
+            FormatVersion::V2 if rest.get(..3).is_some_and(|h| h.iter().all(|&b| b < 0x80)) => {
+                let h = d.bytes(3, "block entry header").map_err(shift)?;
+                let len = |i: usize| usize::from(h.get(i).copied().unwrap_or_default());
+                (len(0), len(1), len(2))
+            }
+            FormatVersion::V2 => {
+                let shared_at = d.position();
+                let shared = d.varint("block entry shared key length").map_err(shift)?;
+                let shared = usize::try_from(shared).map_err(|_| DecodeError {
+                    field: "block entry shared key length",
+                    offset: at + shared_at,
+                })?;
+                let unshared = d.varint_len("block entry key length").map_err(shift)?;
+                let value_len = d.varint_len("block entry value length").map_err(shift)?;
+                (shared, unshared, value_len)
+            }
+            FormatVersion::V1 => (0, d.varint_len("block entry key length").map_err(shift)?, 0),
+        };
+        let delta_start = at + d.position();
+        d.bytes(delta_len, "block entry key").map_err(shift)?;
+        let tag_at = d.position();
+        let tag = match self.format {
+            FormatVersion::V2 => d.varint("block entry tag").map_err(shift)?,
+            FormatVersion::V1 => d.u64("block entry tag").map_err(shift)?,
+        };
+        let (seq, kind) = unpack_tag(tag).ok_or(DecodeError {
+            field: "block entry tag (unknown value kind)",
+            offset: at + tag_at,
+        })?;
+        let value_len = match self.format {
+            FormatVersion::V2 => value_len,
+            FormatVersion::V1 => d.varint_len("block entry value length").map_err(shift)?,
+        };
+        let value_start = at + d.position();
+        d.bytes(value_len, "block entry value").map_err(shift)?;
+        Ok(RawEntry {
+            shared,
+            delta: delta_start..delta_start + delta_len,
             seq,
             kind,
             value: value_start..value_start + value_len,
+            end: at + d.position(),
         })
     }
 
-    /// Entry `i`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Block::entry_pos`].
-    pub(crate) fn entry(&self, i: usize) -> Result<Entry<'_>, DecodeError> {
-        let start = self.offset_of(i)?;
-        Ok(self.decode_at(start)?.0)
+    /// The key of restart point `i`, borrowed from the block (it is stored whole).
+    fn restart_key(&self, i: usize) -> Result<KeyRef<'_>, DecodeError> {
+        let at = self.restart(i)?;
+        let e = self.decode_entry(at)?;
+        if e.shared != 0 {
+            return Err(DecodeError {
+                field: "block entry shared key length",
+                offset: at,
+            });
+        }
+        Ok((self.slice(e.delta), e.seq))
     }
 
-    /// The index of the first entry at or after the internal key `(key, seq)`, or
-    /// [`Block::len`] when every entry is before it.
-    ///
-    /// # Errors
-    ///
-    /// As [`Block::entry_pos`].
-    pub(crate) fn seek(&self, key: &[u8], seq: SeqNum) -> Result<usize, DecodeError> {
-        let (mut lo, mut hi) = (0, self.count);
+    /// Moves `c` onto the entry at `at`, whose key builds on `c`'s current key.
+    fn load(&self, c: &mut Position, at: usize) -> Result<(), DecodeError> {
+        let e = self.decode_entry(at)?;
+        if e.shared > c.key.len() {
+            return Err(DecodeError {
+                field: "block entry shared key length",
+                offset: at,
+            });
+        }
+        c.key.truncate(e.shared);
+        c.key.extend_from_slice(self.slice(e.delta));
+        c.at = Some(at);
+        c.next = e.end;
+        c.seq = e.seq;
+        c.kind = e.kind;
+        c.value = e.value;
+        Ok(())
+    }
+
+    /// Moves `c` to restart point `i`.
+    fn load_restart(&self, c: &mut Position, i: usize) -> Result<(), DecodeError> {
+        c.key.clear();
+        let at = self.restart(i)?;
+        self.load(c, at)
+    }
+
+    /// Moves `c` to the entry after its current one; unpositioned past the last.
+    fn step(&self, c: &mut Position) -> Result<(), DecodeError> {
+        if c.at.is_none() || c.next >= self.restarts_start {
+            c.at = None;
+            return Ok(());
+        }
+        let next = c.next;
+        self.load(c, next)
+    }
+
+    /// Moves `c` to the first entry at or after the internal key `(key, seq)`; unpositioned
+    /// when every entry is before it.
+    fn seek(&self, c: &mut Position, key: &[u8], seq: SeqNum) -> Result<(), DecodeError> {
+        // The last restart point before the target: every entry before it is smaller too.
+        let (mut lo, mut hi) = (0, self.num_restarts.saturating_sub(1));
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let e = self.entry(mid)?;
-            if compare_internal(e.key, e.seq, key, seq) == Ordering::Less {
-                lo = mid + 1;
+            let mid = lo + (hi - lo).div_ceil(2);
+            let (k, s) = self.restart_key(mid)?;
+            if compare_internal(k, s, key, seq) == Ordering::Less {
+                lo = mid;
             } else {
-                hi = mid;
+                hi = mid - 1;
             }
         }
-        Ok(lo)
+        self.load_restart(c, lo)?;
+        while c.at.is_some() && compare_internal(&c.key, c.seq, key, seq) == Ordering::Less {
+            self.step(c)?;
+        }
+        Ok(())
     }
 
-    /// The newest version of `key` with a sequence number `<= snapshot` in this block.
+    /// The newest version of `key` with a sequence number `<= snapshot` in this block:
+    /// `(seq, kind, value)`.
     ///
     /// `None` means this block has no such version; because entries are in internal-key
-    /// order, a caller that picked the first block whose last key is at or after
+    /// order, a caller that picked the first block whose separator is at or after
     /// `(key, snapshot)` then knows the whole table has none.
     ///
     /// # Errors
     ///
-    /// As [`Block::entry_pos`].
+    /// A [`DecodeError`] when an entry is malformed (impossible once [`Block::decode`]
+    /// succeeded).
     pub(crate) fn get(
         &self,
         key: &[u8],
         snapshot: SeqNum,
-    ) -> Result<Option<Entry<'_>>, DecodeError> {
-        let i = self.seek(key, snapshot)?;
-        if i == self.count {
-            return Ok(None);
-        }
-        let e = self.entry(i)?;
-        Ok((e.key == key).then_some(e))
-    }
-
-    fn entries_region(&self) -> &[u8] {
-        self.data.get(..self.offsets_start).unwrap_or_default()
-    }
-
-    /// The start of entry `i`, read from the offsets array.
-    fn offset_of(&self, i: usize) -> Result<usize, DecodeError> {
-        let err = DecodeError {
-            field: "block entry offset",
-            offset: self.offsets_start,
-        };
-        if i >= self.count {
-            return Err(err);
-        }
-        let at = self.offsets_start + i * OFFSET_LEN;
-        let slot = self.data.get(at..at + OFFSET_LEN).ok_or(err.clone())?;
-        let offset = Decoder::new(slot).u32("block entry offset")?;
-        usize::try_from(offset).map_err(|_| err)
-    }
-
-    /// Decodes the entry starting at `start`; returns it and the offset just past it.
-    fn decode_at(&self, start: usize) -> Result<(Entry<'_>, usize), DecodeError> {
-        let region = self.entries_region();
-        let rest = region.get(start..).ok_or(DecodeError {
-            field: "block entry offset",
-            offset: start,
-        })?;
-        let mut d = Decoder::new(rest);
-        let at = |e: DecodeError| DecodeError {
-            field: e.field,
-            offset: start + e.offset,
-        };
-        let key = d.len_prefixed("block entry key").map_err(at)?;
-        let (seq, kind) = tag(&mut d).map_err(at)?;
-        let value = d.len_prefixed("block entry value").map_err(at)?;
-        let end = start + d.position();
-        Ok((
-            Entry {
-                key,
-                seq,
-                kind,
-                value,
-            },
-            end,
-        ))
+    ) -> Result<Option<FoundVersion<'_>>, DecodeError> {
+        let mut c = Position::default();
+        self.seek(&mut c, key, snapshot)?;
+        Ok((c.at.is_some() && c.key == key).then(|| (c.seq, c.kind, self.slice(c.value))))
     }
 }
 
-/// Reads an 8-byte tag and splits it into sequence number and kind.
-pub(crate) fn tag(d: &mut Decoder<'_>) -> Result<(SeqNum, ValueKind), DecodeError> {
-    let at = d.position();
-    let raw = d.u64("tag")?;
-    unpack_tag(raw).ok_or(DecodeError {
-        field: "tag (unknown value kind)",
-        offset: at,
-    })
+/// Where a cursor is in a block, and the key it has rebuilt there.
+#[derive(Debug, Clone)]
+struct Position {
+    /// Start of the current entry; `None` when not on an entry.
+    at: Option<usize>,
+    /// Start of the entry after the current one.
+    next: usize,
+    key: Vec<u8>,
+    seq: SeqNum,
+    kind: ValueKind,
+    value: Range<usize>,
 }
 
-/// Writes an internal key as the index stores it: length-prefixed user key, then the tag.
-pub(crate) fn put_internal_key(buf: &mut Vec<u8>, key: &[u8], seq: SeqNum, kind: ValueKind) {
-    put_len_prefixed(buf, key);
-    put_u64(buf, pack_tag(seq, kind));
+impl Default for Position {
+    fn default() -> Self {
+        Position {
+            at: None,
+            next: 0,
+            key: Vec::new(),
+            seq: MAX_SEQ,
+            kind: ValueKind::Delete,
+            value: 0..0,
+        }
+    }
+}
+
+/// A cursor over one block's entries. It owns an `Arc` of the block, so the block lives as
+/// long as the cursor; used by one thread at a time. After an error it is unpositioned.
+#[derive(Debug)]
+pub(crate) struct BlockIter {
+    block: Arc<Block>,
+    pos: Position,
+}
+
+impl BlockIter {
+    /// A cursor over `block`, not yet positioned.
+    pub(crate) fn new(block: Arc<Block>) -> Self {
+        BlockIter {
+            block,
+            pos: Position::default(),
+        }
+    }
+
+    pub(crate) fn valid(&self) -> bool {
+        self.pos.at.is_some()
+    }
+
+    /// The current entry's user key (empty when not valid); valid until the next move.
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.pos.key
+    }
+
+    pub(crate) fn seq(&self) -> SeqNum {
+        self.pos.seq
+    }
+
+    pub(crate) fn kind(&self) -> ValueKind {
+        self.pos.kind
+    }
+
+    /// The current entry's value, borrowed from the block (empty when not valid).
+    pub(crate) fn value(&self) -> &[u8] {
+        if self.valid() {
+            self.block.slice(self.pos.value.clone())
+        } else {
+            &[]
+        }
+    }
+
+    /// # Errors
+    ///
+    /// A [`DecodeError`] (offset within the block) when an entry is malformed.
+    pub(crate) fn seek_to_first(&mut self) -> Result<(), DecodeError> {
+        let result = self.block.load_restart(&mut self.pos, 0);
+        self.settle(result)
+    }
+
+    /// Moves to the first entry at or after `(key, seq)`; not valid when there is none.
+    ///
+    /// # Errors
+    ///
+    /// As [`BlockIter::seek_to_first`].
+    pub(crate) fn seek(&mut self, key: &[u8], seq: SeqNum) -> Result<(), DecodeError> {
+        let result = self.block.seek(&mut self.pos, key, seq);
+        self.settle(result)
+    }
+
+    /// Moves to the next entry; not valid past the last. A no-op when not valid.
+    ///
+    /// # Errors
+    ///
+    /// As [`BlockIter::seek_to_first`].
+    pub(crate) fn next(&mut self) -> Result<(), DecodeError> {
+        let result = self.block.step(&mut self.pos);
+        self.settle(result)
+    }
+
+    fn settle(&mut self, result: Result<(), DecodeError>) -> Result<(), DecodeError> {
+        if result.is_err() {
+            self.pos.at = None;
+        }
+        result
+    }
 }
 
 /// A block holding one entry with a `value_len`-byte value, for cache tests.
 #[cfg(test)]
 pub(crate) fn test_block(value_len: usize) -> Block {
-    let mut b = BlockBuilder::new();
+    let mut b = BlockBuilder::new(16);
     let value = vec![b'v'; value_len];
     let added = b.add(b"k", 1, ValueKind::Put, &value);
     assert!(added.is_ok());
     let raw = b.finish().map(<[u8]>::to_vec).unwrap_or_default();
-    Block::from_disk(raw, Path::new("test"), 0).unwrap_or_else(|e| panic!("{e:?}"))
+    Block::from_disk(raw, FormatVersion::V2, None, Path::new("test"), 0)
+        .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::coding::{put_len_prefixed, put_u64};
 
-    fn build(entries: &[(&[u8], SeqNum, ValueKind, &[u8])]) -> Vec<u8> {
-        let mut b = BlockBuilder::new();
-        let mut expected = 4 + 4;
-        for &(k, s, kind, v) in entries {
-            expected += BlockBuilder::entry_size(k, v);
-            b.add(k, s, kind, v).unwrap();
-        }
-        assert_eq!(b.size_estimate(), expected);
-        let out = b.finish().unwrap().to_vec();
-        assert_eq!(out.len(), expected);
-        out
-    }
+    type TestEntry<'a> = (&'a [u8], SeqNum, ValueKind, &'a [u8]);
 
     const PUT: ValueKind = ValueKind::Put;
     const DEL: ValueKind = ValueKind::Delete;
+    const V1: FormatVersion = FormatVersion::V1;
+    const V2: FormatVersion = FormatVersion::V2;
 
-    #[test]
-    fn entries_round_trip_and_binary_search_finds_each_version() {
-        let entries: &[(&[u8], SeqNum, ValueKind, &[u8])] = &[
-            (b"", 5, PUT, b"empty"),
-            (b"a", 9, PUT, b"a9"),
-            (b"a", 7, DEL, b""),
-            (b"a", 3, PUT, b"a3"),
-            (b"b", 1, PUT, b""),
-        ];
-        let block = Block::from_disk(build(entries), Path::new("000001.sst"), 0).unwrap();
-        assert_eq!(block.len(), 5);
-        for (i, &(k, s, kind, v)) in entries.iter().enumerate() {
-            let e = block.entry(i).unwrap();
-            assert_eq!((e.key, e.seq, e.kind, e.value), (k, s, kind, v));
-            let p = block.entry_pos(i).unwrap();
-            assert_eq!(block.slice(p.key), k);
-            assert_eq!(block.slice(p.value), v);
+    fn build(entries: &[TestEntry<'_>], restart_interval: usize) -> Vec<u8> {
+        let mut b = BlockBuilder::new(restart_interval);
+        for &(k, s, kind, v) in entries {
+            let before = b.size_estimate();
+            let expected = if b.is_empty() {
+                0
+            } else {
+                b.entry_size(k, s, kind, v)
+            };
+            b.add(k, s, kind, v).unwrap();
+            if expected > 0 {
+                assert_eq!(b.size_estimate(), before + expected);
+            }
         }
-        let get = |k: &[u8], snap| block.get(k, snap).unwrap().map(|e| (e.seq, e.kind));
-        assert_eq!(get(b"a", 100), Some((9, PUT)));
-        assert_eq!(get(b"a", 8), Some((7, DEL)));
-        assert_eq!(get(b"a", 6), Some((3, PUT)));
-        assert_eq!(get(b"a", 2), None);
-        assert_eq!(get(b"", 5), Some((5, PUT)));
-        assert_eq!(get(b"", 4), None);
-        assert_eq!(get(b"c", 100), None);
-        assert_eq!(get(b"ab", 100), None);
-        assert_eq!(block.seek(b"a", u64::MAX).unwrap(), 1);
-        assert_eq!(block.seek(b"zz", u64::MAX).unwrap(), 5);
-        assert!(block.entry(5).is_err());
+        let estimate = b.size_estimate();
+        let out = b.finish().unwrap().to_vec();
+        assert_eq!(out.len(), estimate);
+        out
     }
 
-    #[test]
-    fn every_single_byte_flip_is_caught_by_the_trailer() {
-        let raw = build(&[(b"key", 1, PUT, b"value"), (b"key2", 1, DEL, b"")]);
-        for i in 0..raw.len() {
-            let mut bad = raw.clone();
-            bad[i] ^= 0x40;
-            assert!(
-                Block::from_disk(bad, Path::new("000001.sst"), 0).is_err(),
-                "flip at {i} undetected"
-            );
+    /// A version-1 block, as the first format wrote it: whole keys, 8-byte tags, offsets.
+    fn build_v1(entries: &[TestEntry<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut offsets = Vec::new();
+        for &(k, s, kind, v) in entries {
+            offsets.push(out.len() as u32);
+            put_len_prefixed(&mut out, k);
+            put_u64(&mut out, pack_tag(s, kind));
+            put_len_prefixed(&mut out, v);
         }
-        for len in 0..raw.len() {
-            assert!(Block::from_disk(raw[..len].to_vec(), Path::new("000001.sst"), 0).is_err());
+        for o in &offsets {
+            put_u32(&mut out, *o);
         }
+        put_u32(&mut out, offsets.len() as u32);
+        let crc = checksum(&out);
+        put_u32(&mut out, crc);
+        out
     }
 
-    #[test]
-    fn malformed_structure_is_rejected_even_with_a_valid_checksum() {
-        let with_crc = |mut contents: Vec<u8>| {
-            let crc = checksum(&contents);
-            put_u32(&mut contents, crc);
-            contents
+    fn open(raw: Vec<u8>, format: FormatVersion) -> Result<Block> {
+        Block::from_disk(raw, format, None, Path::new("000001.sst"), 0)
+    }
+
+    fn with_crc(mut contents: Vec<u8>) -> Vec<u8> {
+        let crc = checksum(&contents);
+        put_u32(&mut contents, crc);
+        contents
+    }
+
+    fn drain(block: Block) -> Vec<(Vec<u8>, SeqNum, ValueKind, Vec<u8>)> {
+        let mut it = BlockIter::new(Arc::new(block));
+        it.seek_to_first().unwrap();
+        let mut out = Vec::new();
+        while it.valid() {
+            out.push((it.key().to_vec(), it.seq(), it.kind(), it.value().to_vec()));
+            it.next().unwrap();
+        }
+        out
+    }
+
+    const ENTRIES: &[TestEntry<'static>] = &[
+        (b"", 5, PUT, b"empty"),
+        (b"a", 9, PUT, b"a9"),
+        (b"a", 7, DEL, b""),
+        (b"a", 3, PUT, b"a3"),
+        (b"ab", 0, PUT, b"zeroed"),
+        (b"abc", 4, PUT, b""),
+        (b"abd", 4, PUT, b"x"),
+        (b"b", 1, PUT, b""),
+        (b"b\xff\xff", 2, DEL, b""),
+    ];
+
+    fn check_reads(block: &Block) {
+        let get = |k: &[u8], snap| {
+            block
+                .get(k, snap)
+                .unwrap()
+                .map(|(s, kind, v)| (s, kind, v.to_vec()))
         };
-        let mut good = build(&[(b"a", 2, PUT, b"x"), (b"b", 1, PUT, b"y")]);
-        good.truncate(good.len() - 4);
-        // A count of zero, a count larger than the block, an offset that skips a byte.
-        let mut zero = Vec::new();
-        put_u32(&mut zero, 0);
-        assert!(Block::from_disk(with_crc(zero), Path::new("000001.sst"), 0).is_err());
-        let mut huge = good.clone();
-        let n = huge.len();
-        huge[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(Block::from_disk(with_crc(huge), Path::new("000001.sst"), 0).is_err());
-        let mut skip = good.clone();
-        let second_offset = n - 8;
-        skip[second_offset] += 1;
-        assert!(Block::from_disk(with_crc(skip), Path::new("000001.sst"), 0).is_err());
-        // Entries out of order.
-        let mut b = BlockBuilder::new();
-        b.add(b"b", 1, PUT, b"").unwrap();
-        b.add(b"a", 1, PUT, b"").unwrap();
-        let err =
-            Block::from_disk(b.finish().unwrap().to_vec(), Path::new("000001.sst"), 0).unwrap_err();
-        assert!(err.to_string().contains("block entry order"), "{err}");
-        // An unknown kind byte.
-        let mut kind = good.clone();
-        kind[2] = 7; // the low byte of the first tag
-        assert!(Block::from_disk(with_crc(kind), Path::new("000001.sst"), 0).is_err());
-        assert!(Block::from_disk(with_crc(good), Path::new("000001.sst"), 0).is_ok());
+        assert_eq!(get(b"a", 100), Some((9, PUT, b"a9".to_vec())));
+        assert_eq!(get(b"a", 8), Some((7, DEL, Vec::new())));
+        assert_eq!(get(b"a", 6), Some((3, PUT, b"a3".to_vec())));
+        assert_eq!(get(b"a", 2), None);
+        assert_eq!(get(b"ab", 0), Some((0, PUT, b"zeroed".to_vec())));
+        assert_eq!(get(b"ab", 100), Some((0, PUT, b"zeroed".to_vec())));
+        assert_eq!(get(b"", 5), Some((5, PUT, b"empty".to_vec())));
+        assert_eq!(get(b"", 4), None);
+        assert_eq!(get(b"b\xff\xff", 2), Some((2, DEL, Vec::new())));
+        for absent in [&b"c"[..], b"aa", b"abe", b"\0", b"b\xff"] {
+            assert_eq!(get(absent, 100), None, "{absent:?}");
+        }
+        // A seek lands on the first entry at or after the target, wherever the restarts are.
+        let mut it = BlockIter::new(Arc::new(
+            Block::decode(block.data.clone(), block.format, None).unwrap(),
+        ));
+        for (i, &(k, s, _, _)) in ENTRIES.iter().enumerate() {
+            it.seek(k, s).unwrap();
+            assert_eq!((it.key(), it.seq()), (k, s), "seek to entry {i}");
+            it.seek(k, SeqNum::MAX).unwrap();
+            let first = ENTRIES.iter().position(|e| e.0 == k).unwrap();
+            assert_eq!(it.seq(), ENTRIES[first].1);
+        }
+        it.seek(b"abc\0", SeqNum::MAX).unwrap();
+        assert_eq!(it.key(), b"abd");
+        it.seek(b"zz", SeqNum::MAX).unwrap();
+        assert!(!it.valid());
+        assert!(it.value().is_empty());
+        it.next().unwrap(); // a no-op when not valid
+        assert!(!it.valid());
+    }
+
+    fn owned(entries: &[TestEntry<'_>]) -> Vec<(Vec<u8>, SeqNum, ValueKind, Vec<u8>)> {
+        entries
+            .iter()
+            .map(|&(k, s, kind, v)| (k.to_vec(), s, kind, v.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn entries_round_trip_and_seek_finds_each_version_at_every_restart_interval() {
+        for interval in 1..=ENTRIES.len() + 1 {
+            let raw = build(ENTRIES, interval);
+            let block = open(raw, V2).unwrap();
+            assert_eq!(block.num_restarts, ENTRIES.len().div_ceil(interval));
+            assert_eq!(block.format(), V2);
+            check_reads(&block);
+            assert_eq!(drain(block), owned(ENTRIES), "interval {interval}");
+        }
+    }
+
+    #[test]
+    fn version_one_blocks_still_read() {
+        let block = open(build_v1(ENTRIES), V1).unwrap();
+        assert_eq!(block.num_restarts, ENTRIES.len());
+        check_reads(&block);
+        assert_eq!(drain(block), owned(ENTRIES));
+        // Read as the other version, the same bytes are refused, not misread.
+        assert!(open(build_v1(ENTRIES), V2).is_err());
+        assert!(open(build(ENTRIES, 16), V1).is_err());
+    }
+
+    #[test]
+    fn common_prefix_len_agrees_with_a_byte_by_byte_count() {
+        let keys: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"a".to_vec(),
+            b"abcdefg".to_vec(),
+            b"abcdefgh".to_vec(),
+            b"abcdefgh\0".to_vec(),
+            b"abcdefghijklmnopq".to_vec(),
+            b"abcdefghijklmnopr".to_vec(),
+            b"abcdefgXijklmnopq".to_vec(),
+            b"Xbcdefghijklmnopq".to_vec(),
+            vec![0xff; 40],
+            vec![0xff; 33],
+        ];
+        for a in &keys {
+            for b in &keys {
+                let slow = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+                assert_eq!(common_prefix_len(a, b), slow, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_share_prefixes_between_restarts_only() {
+        let entries: &[TestEntry<'_>] = &[
+            (b"user000001", 0, PUT, b"v"),
+            (b"user000002", 0, PUT, b"v"),
+            (b"user000003", 0, PUT, b"v"),
+        ];
+        // shared, unshared, value_len, delta, tag, value
+        let mut expected = vec![0, 10, 1];
+        expected.extend_from_slice(b"user000001\x01v");
+        expected.extend_from_slice(&[9, 1, 1, b'2', 1, b'v']);
+        expected.extend_from_slice(&[0, 10, 1]);
+        expected.extend_from_slice(b"user000003\x01v");
+        for restart in [0u32, 21] {
+            expected.extend_from_slice(&restart.to_le_bytes());
+        }
+        expected.extend_from_slice(&2u32.to_le_bytes());
+        let raw = build(entries, 2);
+        assert_eq!(raw[..raw.len() - 4], expected[..]);
+        assert_eq!(raw[raw.len() - 4..], checksum(&expected).to_le_bytes());
+    }
+
+    #[test]
+    fn every_single_byte_flip_and_truncation_is_caught_by_the_trailer() {
+        for (format, raw) in [(V2, build(ENTRIES, 3)), (V1, build_v1(ENTRIES))] {
+            for i in 0..raw.len() {
+                let mut bad = raw.clone();
+                bad[i] ^= 0x40;
+                let err = open(bad, format).unwrap_err();
+                assert!(err.to_string().contains("checksum"), "flip at {i}: {err}");
+            }
+            for len in 0..raw.len() {
+                assert!(open(raw[..len].to_vec(), format).is_err());
+            }
+        }
+    }
+
+    /// Rebuilds `raw` (a finished block) with `edit` applied to its contents and a fresh CRC,
+    /// then expects decoding to refuse it as corruption naming the file and (when given)
+    /// `field`.
+    fn refused(
+        raw: &[u8],
+        format: FormatVersion,
+        field: Option<&str>,
+        edit: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let mut contents = raw[..raw.len() - 4].to_vec();
+        edit(&mut contents);
+        let err = open(with_crc(contents), format).expect_err("a malformed block decoded");
+        assert_eq!(err.kind(), crate::ErrorKind::Corruption);
+        if let Some(field) = field {
+            assert!(err.to_string().contains(field), "expected {field:?}: {err}");
+        }
+        assert!(err.to_string().contains("000001.sst"), "{err}");
+    }
+
+    #[test]
+    fn malformed_version_two_blocks_are_refused_naming_the_field_despite_a_valid_checksum() {
+        // Three entries, restarts at 0 and at the third: "ka"@2 "kb"@1 | "kc"@1
+        let raw = build(
+            &[
+                (b"ka", 2, PUT, b"x"),
+                (b"kb", 1, PUT, b"y"),
+                (b"kc", 1, PUT, b"z"),
+            ],
+            2,
+        );
+        let n = raw.len() - 4;
+        let count_at = n - 4;
+        let second_restart = count_at - 4;
+        assert!(open(raw.clone(), V2).is_ok());
+        let count = Some("block restart count");
+        refused(&raw, V2, count, |c| c.truncate(3));
+        refused(&raw, V2, count, |c| {
+            c[count_at..].copy_from_slice(&0u32.to_le_bytes())
+        });
+        refused(&raw, V2, count, |c| {
+            c[count_at..].copy_from_slice(&u32::MAX.to_le_bytes())
+        });
+        // Restarts past the entries, not starting at 0, not ascending, or into an entry.
+        let restart = Some("block restart offset");
+        refused(&raw, V2, restart, |c| c[second_restart] = 200);
+        refused(&raw, V2, restart, |c| c[second_restart - 4] = 7);
+        refused(&raw, V2, restart, |c| c[second_restart] = 0);
+        refused(&raw, V2, None, |c| c[second_restart] += 1);
+        // A restart listing the second entry, which shares key bytes with the first.
+        let shared = Some("block entry shared key length");
+        refused(&raw, V2, shared, |c| c[second_restart] = 8);
+        // More shared bytes than the previous key has.
+        refused(&raw, V2, shared, |c| c[8] = 3);
+        // An unknown kind in the first tag (the byte after "ka").
+        refused(
+            &raw,
+            V2,
+            Some("block entry tag (unknown value kind)"),
+            |c| c[5] = 7,
+        );
+        // A key or value length running past the entries.
+        refused(&raw, V2, Some("block entry key"), |c| c[1] = 100);
+        refused(&raw, V2, Some("block entry value"), |c| c[2] = 100);
+        refused(&raw, V2, Some("block entry value"), |c| c[10] = 100);
+    }
+
+    #[test]
+    fn malformed_version_one_blocks_are_refused_naming_the_field_despite_a_valid_checksum() {
+        let raw = build_v1(&[(b"a", 2, PUT, b"x"), (b"b", 1, PUT, b"y")]);
+        let n = raw.len() - 4;
+        assert!(open(raw.clone(), V1).is_ok());
+        let count = Some("block entry count");
+        refused(&raw, V1, count, |c| {
+            c[n - 4..].copy_from_slice(&0u32.to_le_bytes())
+        });
+        refused(&raw, V1, count, |c| {
+            c[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes())
+        });
+        refused(&raw, V1, None, |c| c[n - 8] += 1);
+        refused(
+            &raw,
+            V1,
+            Some("block entry tag (unknown value kind)"),
+            |c| c[2] = 7,
+        );
+        // The offsets array leaves the last entry out.
+        refused(&raw, V1, Some("block entry offset"), |c| {
+            c.truncate(n - 8);
+            c.extend_from_slice(&1u32.to_le_bytes());
+        });
+    }
+
+    #[test]
+    fn entries_out_of_order_behind_a_valid_checksum_are_refused() {
+        let order = Some("block entry order");
+        let unordered: &[TestEntry<'_>] = &[(b"b", 1, PUT, b""), (b"a", 1, PUT, b"")];
+        let twice: &[TestEntry<'_>] = &[(b"a", 1, PUT, b""), (b"a", 1, DEL, b"")];
+        let older_first: &[TestEntry<'_>] = &[(b"a", 1, PUT, b""), (b"a", 2, PUT, b"")];
+        for entries in [unordered, twice, older_first] {
+            for interval in [1, 16] {
+                refused(&build(entries, interval), V2, order, |_| {});
+            }
+            refused(&build_v1(entries), V1, order, |_| {});
+        }
+    }
+
+    #[test]
+    fn entries_outside_the_index_separators_are_refused() {
+        let raw = build(&[(b"b", 5, PUT, b""), (b"d", 5, PUT, b"")], 16);
+        let decode = |after: Option<KeyRef<'static>>, upto: KeyRef<'static>| {
+            Block::decode(
+                raw[..raw.len() - 4].to_vec(),
+                V2,
+                Some(BlockBounds { after, upto }),
+            )
+            .map(|_| ())
+            .map_err(|e| e.field)
+        };
+        assert_eq!(decode(Some((b"a", 0)), (b"d", 5)), Ok(()));
+        assert_eq!(decode(Some((b"b", 6)), (b"d", 0)), Ok(()));
+        assert_eq!(decode(None, (b"e", 9)), Ok(()));
+        let first = "block first key (not after the previous block)";
+        let last = "block last key (past its index separator)";
+        assert_eq!(decode(Some((b"b", 5)), (b"d", 5)), Err(first));
+        assert_eq!(decode(Some((b"c", 0)), (b"d", 5)), Err(first));
+        assert_eq!(decode(None, (b"d", 6)), Err(last));
+        assert_eq!(decode(None, (b"c", 0)), Err(last));
     }
 }

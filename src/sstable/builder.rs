@@ -1,5 +1,5 @@
-//! Writes a new table front to back: data blocks as they fill, then the filter, the index
-//! and the footer, then fsync.
+//! Writes a new table, in the latest format version, front to back: data blocks as they
+//! fill, then the filter, the index and the footer, then fsync.
 //!
 //! A `TableBuilder` is owned by the one flush or compaction job producing the file. The file
 //! is not a valid table until [`TableBuilder::finish`] returns; a builder dropped earlier (or
@@ -10,8 +10,8 @@
 use super::block::BlockBuilder;
 use super::filter::FilterBuilder;
 use super::footer::Footer;
-use super::index::{BlockHandle, IndexBuilder};
-use super::{checksum, TableOptions, TableSummary};
+use super::index::{separator, BlockHandle, IndexBuilder};
+use super::{checksum, FormatVersion, TableOptions, TableSummary};
 use crate::env::WritableFile;
 use crate::hash::key_hash;
 use crate::types::{check_key, check_value, compare_internal, SeqNum, ValueKind};
@@ -31,10 +31,13 @@ pub(crate) struct TableBuilder {
     /// Bytes written to `file` so far: the offset of the next block.
     offset: u64,
     num_entries: u64,
-    /// The first internal key of the block being filled.
-    block_first: (Vec<u8>, SeqNum, ValueKind),
+    /// The last block written, whose index entry waits for the next block's first key (its
+    /// separator lies between the two).
+    pending_index: Option<BlockHandle>,
+    /// Scratch space for a separator.
+    separator: Vec<u8>,
     /// The last internal key added.
-    last: (Vec<u8>, SeqNum, ValueKind),
+    last: (Vec<u8>, SeqNum),
     smallest: Vec<u8>,
     min_seq: SeqNum,
     max_seq: SeqNum,
@@ -49,13 +52,14 @@ impl TableBuilder {
             file,
             path,
             block_bytes: opts.block_bytes.min(MAX_BLOCK_BYTES),
-            block: BlockBuilder::new(),
+            block: BlockBuilder::new(opts.restart_interval),
             index: IndexBuilder::new(),
             filter: FilterBuilder::new(opts.bloom_bits_per_key),
             offset: 0,
             num_entries: 0,
-            block_first: (Vec::new(), 0, ValueKind::Put),
-            last: (Vec::new(), 0, ValueKind::Put),
+            pending_index: None,
+            separator: Vec::new(),
+            last: (Vec::new(), 0),
             smallest: Vec::new(),
             min_seq: SeqNum::MAX,
             max_seq: 0,
@@ -100,12 +104,13 @@ impl TableBuilder {
         // Cut the block before an entry that would push it past the target size, so blocks
         // stay at or under `block_bytes` unless one entry alone is larger.
         if !self.block.is_empty()
-            && self.block.size_estimate() + BlockBuilder::entry_size(key, value) > self.block_bytes
+            && self.block.size_estimate() + self.block.entry_size(key, seq, kind, value)
+                > self.block_bytes
         {
             self.flush_block()?;
         }
-        if self.block.is_empty() {
-            set_key(&mut self.block_first, key, seq, kind);
+        if let Some(handle) = self.pending_index.take() {
+            self.add_index_entry(handle, Some((key, seq)));
         }
         if first_entry || key != self.last.0.as_slice() {
             self.filter.add_key_hash(key_hash(key));
@@ -115,7 +120,9 @@ impl TableBuilder {
         if first_entry {
             self.smallest = key.to_vec();
         }
-        set_key(&mut self.last, key, seq, kind);
+        self.last.0.clear();
+        self.last.0.extend_from_slice(key);
+        self.last.1 = seq;
         self.num_entries += 1;
         self.min_seq = self.min_seq.min(seq);
         self.max_seq = self.max_seq.max(seq);
@@ -164,6 +171,9 @@ impl TableBuilder {
         if !self.block.is_empty() {
             self.flush_block()?;
         }
+        if let Some(handle) = self.pending_index.take() {
+            self.add_index_entry(handle, None);
+        }
 
         let filter = match self.filter.finish() {
             Some(bytes) => self.write_region(bytes)?,
@@ -173,7 +183,12 @@ impl TableBuilder {
             },
         };
         let index = self.write_region(self.index.finish())?;
-        let footer = Footer { filter, index }.encode();
+        let footer = Footer {
+            filter,
+            index,
+            format: FormatVersion::LATEST,
+        }
+        .encode();
         self.write(&footer)?;
         self.file.sync()?;
 
@@ -187,7 +202,7 @@ impl TableBuilder {
         })
     }
 
-    /// Writes the block being filled and records it in the index.
+    /// Writes the block being filled; its index entry follows once the next key is known.
     fn flush_block(&mut self) -> Result<()> {
         let result = match self.block.finish() {
             Ok(bytes) => self.file.append(bytes).map(|()| bytes.len() as u64),
@@ -200,10 +215,15 @@ impl TableBuilder {
         };
         self.offset += len;
         self.block.reset();
-        let (fk, fs, fkind) = &self.block_first;
-        let (lk, ls, lkind) = &self.last;
-        self.index.add(handle, (fk, *fs, *fkind), (lk, *ls, *lkind));
+        self.pending_index = Some(handle);
         Ok(())
+    }
+
+    /// Indexes the block at `handle`, whose last entry is the last key added, before a block
+    /// starting at `next` (`None`: it is the table's last block).
+    fn add_index_entry(&mut self, handle: BlockHandle, next: Option<(&[u8], SeqNum)>) {
+        let seq = separator((&self.last.0, self.last.1), next, &mut self.separator);
+        self.index.add(&self.separator, seq, handle.len);
     }
 
     /// Writes `contents` plus its CRC trailer; returns where they went.
@@ -232,11 +252,4 @@ impl TableBuilder {
         }
         result
     }
-}
-
-fn set_key(slot: &mut (Vec<u8>, SeqNum, ValueKind), key: &[u8], seq: SeqNum, kind: ValueKind) {
-    slot.0.clear();
-    slot.0.extend_from_slice(key);
-    slot.1 = seq;
-    slot.2 = kind;
 }

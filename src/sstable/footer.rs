@@ -7,14 +7,16 @@
 //!      8     8  filter_len     (u64 LE; 0 = no filter, then filter_offset = index_offset)
 //!     16     8  index_offset   (u64 LE)
 //!     24     8  index_len      (u64 LE)
-//!     32     4  format_version (u32 LE, = 1)
+//!     32     4  format_version (u32 LE: 1 or 2)
 //!     36     4  crc32 of bytes 0..36 and of the magic (bytes 40..48)
 //!     40     8  magic          (u64 LE, the ASCII bytes "TOYKVSST")
 //! ```
 //! The magic is last so that the last eight bytes of a file say what it is. Lengths include
-//! the region's 4-byte CRC trailer.
+//! the region's 4-byte CRC trailer. Both format versions share this footer; the version says
+//! how to read everything before it.
 
 use super::index::BlockHandle;
+use super::FormatVersion;
 use crate::coding::{put_u32, put_u64, Decoder};
 use crate::error::DecodeError;
 use crate::{Error, Result};
@@ -27,10 +29,6 @@ pub(crate) const FOOTER_LEN: usize = 48;
 /// never change.
 pub(crate) const TABLE_MAGIC: u64 = u64::from_le_bytes(*b"TOYKVSST");
 
-/// The table format this code writes and the only one it reads. On disk: never change the
-/// meaning of a version; a new layout gets a new number.
-pub(crate) const FORMAT_VERSION: u32 = 1;
-
 /// Where the footer's checksum lies. On disk: never change.
 const CRC_AT: usize = 36;
 
@@ -38,6 +36,7 @@ const CRC_AT: usize = 36;
 pub(crate) struct Footer {
     pub filter: BlockHandle,
     pub index: BlockHandle,
+    pub format: FormatVersion,
 }
 
 impl Footer {
@@ -47,7 +46,7 @@ impl Footer {
         put_u64(&mut out, self.filter.len);
         put_u64(&mut out, self.index.offset);
         put_u64(&mut out, self.index.len);
-        put_u32(&mut out, FORMAT_VERSION);
+        put_u32(&mut out, self.format as u32);
         let crc = footer_crc(&out, TABLE_MAGIC);
         put_u32(&mut out, crc);
         put_u64(&mut out, TABLE_MAGIC);
@@ -56,7 +55,7 @@ impl Footer {
 
     /// Decodes and verifies the last [`FOOTER_LEN`] bytes of the table at `path`, which
     /// start at file offset `base`. Checks the magic first (a truncated or foreign file),
-    /// then the checksum, then the version.
+    /// then the checksum, then that the version is one this build reads.
     ///
     /// # Errors
     ///
@@ -93,14 +92,18 @@ impl Footer {
                 "sstable footer checksum mismatch",
             ));
         }
-        if version != FORMAT_VERSION {
-            return Err(Error::corruption(
+        let format = FormatVersion::from_u32(version).ok_or_else(|| {
+            Error::corruption(
                 path,
                 base + 32,
-                format!("unsupported sstable format version {version} (this build reads {FORMAT_VERSION})"),
-            ));
-        }
-        Ok(Footer { filter, index })
+                format!("unsupported sstable format version {version} (this build reads 1 and 2)"),
+            )
+        })?;
+        Ok(Footer {
+            filter,
+            index,
+            format,
+        })
     }
 }
 
@@ -128,6 +131,7 @@ mod tests {
                 offset: 1036,
                 len: 80,
             },
+            format: FormatVersion::V2,
         }
     }
 
@@ -153,5 +157,27 @@ mod tests {
             assert!(err.to_string().contains("000009.sst"), "{err}");
         }
         assert!(Footer::decode(&bytes[..47], Path::new("x"), 0).is_err());
+    }
+
+    #[test]
+    fn versions_one_and_two_are_read_and_others_refused_by_number() {
+        for format in [FormatVersion::V1, FormatVersion::V2] {
+            let f = Footer { format, ..footer() };
+            let bytes = f.encode();
+            assert_eq!(bytes[32..36], (format as u32).to_le_bytes());
+            assert_eq!(Footer::decode(&bytes, Path::new("t.sst"), 0).unwrap(), f);
+        }
+        for version in [0u32, 3, u32::MAX] {
+            let mut bytes = footer().encode();
+            bytes[32..36].copy_from_slice(&version.to_le_bytes());
+            let crc = footer_crc(&bytes[..CRC_AT], TABLE_MAGIC);
+            bytes[36..40].copy_from_slice(&crc.to_le_bytes());
+            let err = Footer::decode(&bytes, Path::new("000009.sst"), 0).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("unsupported sstable format version {version}")),
+                "{err}"
+            );
+        }
     }
 }

@@ -6,8 +6,9 @@
 //! hold the target. The cursor is used by one thread at a time; after an error it stays
 //! failed, as [`InternalIterator`] requires.
 
-use super::block::{Block, EntryPos};
+use super::block::BlockIter;
 use super::reader::Table;
+use crate::error::DecodeError;
 use crate::iterators::InternalIterator;
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
@@ -17,14 +18,10 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub(crate) struct TableIter {
     table: Arc<Table>,
-    /// Index position of `block`.
+    /// Index position of the block `block` is in.
     block_index: usize,
-    /// The block the cursor is in; `None` when unpositioned or at the end.
-    block: Option<Arc<Block>>,
-    /// Position of the current entry in `block`.
-    entry_index: usize,
-    /// The current entry; `None` when not valid.
-    current: Option<EntryPos>,
+    /// The cursor in the current block; `None` when unpositioned or at the end.
+    block: Option<BlockIter>,
     /// The first error; once set, the cursor is invalid and every move returns it again.
     error: Option<Error>,
 }
@@ -35,50 +32,37 @@ impl TableIter {
             table,
             block_index: 0,
             block: None,
-            entry_index: 0,
-            current: None,
             error: None,
         }
     }
 
-    /// Moves to entry `entry_index` of block `block_index`, stepping over to the next block
-    /// when the entry index is past the end of this one; invalid past the last block.
-    fn position(&mut self, mut block_index: usize, mut entry_index: usize) -> Result<()> {
+    /// Opens block `block_index` and positions in it with `position`; steps on to the first
+    /// entry of the following blocks while that leaves the cursor past the block's end.
+    /// Invalid past the last block.
+    fn enter(
+        &mut self,
+        mut block_index: usize,
+        position: impl FnOnce(&mut BlockIter) -> Result<(), DecodeError>,
+    ) -> Result<()> {
+        let mut position: Option<_> = Some(position);
         loop {
             if block_index >= self.table.index().len() {
                 self.block = None;
-                self.current = None;
                 return Ok(());
             }
-            let loaded = self.block_index == block_index && self.block.is_some();
-            if !loaded {
-                let b = self.table.read_block(block_index)?;
-                self.block_index = block_index;
-                self.block = Some(b);
-            }
-            // Borrow the block in place: no reference-count traffic per step of a scan.
-            let found = match &self.block {
-                Some(block) if entry_index < block.len() => Some(block.entry_pos(entry_index)),
-                _ => None,
+            let mut it = BlockIter::new(self.table.read_block(block_index)?);
+            let result = match position.take() {
+                Some(position) => position(&mut it),
+                None => it.seek_to_first(),
             };
-            if let Some(pos) = found {
-                let pos = pos.map_err(|e| self.block_error(e))?;
-                self.entry_index = entry_index;
-                self.current = Some(pos);
+            result.map_err(|e| self.table.block_error(block_index, e))?;
+            self.block_index = block_index;
+            if it.valid() {
+                self.block = Some(it);
                 return Ok(());
             }
             block_index += 1;
-            entry_index = 0;
         }
-    }
-
-    fn block_error(&self, e: crate::error::DecodeError) -> Error {
-        let offset = self
-            .table
-            .index()
-            .entry(self.block_index)
-            .map_or(0, |entry| entry.handle.offset);
-        e.in_file(self.table.path(), offset)
     }
 
     /// Runs a move unless the cursor already failed; a failure makes it sticky.
@@ -90,51 +74,51 @@ impl TableIter {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.block = None;
-                self.current = None;
                 self.error = Some(e.duplicate());
                 Err(e)
             }
-        }
-    }
-
-    fn block_slice(&self, pick: impl FnOnce(&EntryPos) -> std::ops::Range<usize>) -> &[u8] {
-        match (&self.block, &self.current) {
-            (Some(block), Some(pos)) => block.slice(pick(pos)),
-            _ => &[],
         }
     }
 }
 
 impl InternalIterator for TableIter {
     fn valid(&self) -> bool {
-        self.error.is_none() && self.current.is_some()
+        self.error.is_none() && self.block.as_ref().is_some_and(BlockIter::valid)
     }
 
-    /// Borrowed from the current block; valid until the next move.
+    /// Valid until the next move.
     fn key(&self) -> &[u8] {
-        self.block_slice(|p| p.key.clone())
+        self.block.as_ref().map_or(&[], BlockIter::key)
     }
 
     fn seq(&self) -> SeqNum {
-        self.current.as_ref().map_or(0, |p| p.seq)
+        self.block.as_ref().map_or(0, BlockIter::seq)
     }
 
     fn kind(&self) -> ValueKind {
-        self.current.as_ref().map_or(ValueKind::Delete, |p| p.kind)
+        self.block
+            .as_ref()
+            .map_or(ValueKind::Delete, BlockIter::kind)
     }
 
     /// Borrowed from the current block; valid until the next move.
     fn value(&self) -> &[u8] {
-        self.block_slice(|p| p.value.clone())
+        self.block.as_ref().map_or(&[], BlockIter::value)
     }
 
     /// A no-op on an unpositioned or exhausted cursor.
     fn next(&mut self) -> Result<()> {
         self.guarded(|it| {
-            if it.current.is_none() {
+            let Some(block) = &mut it.block else {
                 return Ok(());
+            };
+            let stepped = block.next();
+            let at_end = !block.valid();
+            stepped.map_err(|e| it.table.block_error(it.block_index, e))?;
+            if at_end {
+                it.enter(it.block_index + 1, BlockIter::seek_to_first)?;
             }
-            it.position(it.block_index, it.entry_index + 1)
+            Ok(())
         })
     }
 
@@ -143,20 +127,13 @@ impl InternalIterator for TableIter {
             // The newest version of `target` sorts first among its versions: (target, MAX).
             let Some(block_index) = it.table.index().find(target, SeqNum::MAX) else {
                 it.block = None;
-                it.current = None;
                 return Ok(());
             };
-            let block = it.table.read_block(block_index)?;
-            it.block_index = block_index;
-            it.block = Some(Arc::clone(&block));
-            let entry_index = block
-                .seek(target, SeqNum::MAX)
-                .map_err(|e| it.block_error(e))?;
-            it.position(block_index, entry_index)
+            it.enter(block_index, |b| b.seek(target, SeqNum::MAX))
         })
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
-        self.guarded(|it| it.position(0, 0))
+        self.guarded(|it| it.enter(0, BlockIter::seek_to_first))
     }
 }

@@ -4,22 +4,22 @@
 //! A table is written once, front to back, by a [`TableBuilder`] (owned by the one flush or
 //! compaction thread producing it) and then opened as a [`Table`], which any number of
 //! threads share through an `Arc` for point reads ([`Table::get`]) and scans
-//! ([`Table::iter`]). The layout, byte by byte, is in `doc/FORMAT.md` (section "SSTable"):
+//! ([`Table::iter`]). The layout, byte by byte, is in `doc/FORMAT.md` (section "SSTables");
+//! new tables are format version 2, and version-1 tables still read:
 //!
 //! ```text
 //! data block 0 | ... | data block n-1 | filter (optional) | block index | footer (48 bytes)
 //! ```
 //!
-//! Each piece lives in its own module: `block` (entries and in-block binary search), `filter`
-//! (the bloom filter over user keys), `index` (one entry per data block), `footer` (where the
+//! Each piece lives in its own module: `block` (prefix-compressed entries, restart points,
+//! the search and cursor inside a block), `filter` (the bloom filter over user keys), `index`
+//! (one separator per data block, and the search for a key's block), `footer` (where the
 //! filter and the index are, magic and version), `builder` (the writer), `reader` (opening and
 //! point lookups) and `iter` (the cursor). Every block, the filter, the index and the footer
 //! carry a CRC32; every length and offset read from disk is checked before it is used, so a
 //! damaged file yields [`crate::Error::Corruption`] naming the file and offset, never a panic
 //! or wrong data.
 
-// Nothing in the engine calls the sstable layer yet (the DB wiring lands separately); the
-// unit tests below use every item. Remove this once the DB builds and opens tables.
 // Bytes from disk are only read through `crate::coding::Decoder` or `get`.
 #![warn(clippy::indexing_slicing)]
 
@@ -33,13 +33,38 @@ mod reader;
 
 #[cfg(test)]
 pub(crate) use block::test_block;
-pub(crate) use block::Block;
+pub(crate) use block::{Block, BlockIter};
 pub(crate) use builder::TableBuilder;
 pub(crate) use filter::FILTER_BUCKET_BYTES;
-pub(crate) use footer::{Footer, FOOTER_LEN, FORMAT_VERSION, TABLE_MAGIC};
+pub(crate) use footer::{Footer, FOOTER_LEN, TABLE_MAGIC};
 pub(crate) use reader::Table;
 
 use crate::types::SeqNum;
+
+/// The table layouts this code reads; it writes the newest. The number is the footer's
+/// `format_version`. On disk: never change what a number means; a new layout gets a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormatVersion {
+    /// Whole keys, 8-byte tags, an offsets array per block; first and last keys in the index;
+    /// the filter hashed with [`crate::hash::legacy_key_hash`].
+    V1 = 1,
+    /// Prefix-compressed keys with restart points, varint tags, shortest separators in the
+    /// index; the filter hashed with XXH3 ([`crate::hash::key_hash`]).
+    V2 = 2,
+}
+
+impl FormatVersion {
+    /// The version new tables are written in.
+    pub(crate) const LATEST: FormatVersion = FormatVersion::V2;
+
+    pub(crate) fn from_u32(v: u32) -> Option<FormatVersion> {
+        match v {
+            1 => Some(FormatVersion::V1),
+            2 => Some(FormatVersion::V2),
+            _ => None,
+        }
+    }
+}
 
 /// How tables are laid out. Taken from [`crate::Options`] when the DB builds a table; a table
 /// records nothing of these beyond what its layout shows, so they may change between runs.
@@ -51,6 +76,9 @@ pub(crate) struct TableOptions {
     pub block_bytes: usize,
     /// Bloom filter bits per distinct user key; 0 writes no filter.
     pub bloom_bits_per_key: u32,
+    /// Every this many entries of a data block, one stores its key whole and is listed in
+    /// the block's restart array: fewer make seeks step further, more cost four bytes each.
+    pub restart_interval: usize,
 }
 
 impl Default for TableOptions {
@@ -58,6 +86,7 @@ impl Default for TableOptions {
         TableOptions {
             block_bytes: 4096,
             bloom_bits_per_key: 10,
+            restart_interval: 16,
         }
     }
 }

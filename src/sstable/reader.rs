@@ -6,14 +6,15 @@
 //! cache when there is one. The file stays open for as long as the `Table` lives; deleting a
 //! table's file is the version set's business, once no reader holds the `Arc`.
 
-use super::block::Block;
-use super::checksum;
+use super::block::{Block, BlockBounds};
 use super::filter::BloomFilter;
 use super::footer::{Footer, FOOTER_LEN};
-use super::index::{BlockHandle, Index, IndexEntry};
+use super::index::{BlockHandle, Index};
 use super::iter::TableIter;
+use super::{checksum, FormatVersion};
 use crate::cache::BlockCache;
 use crate::env::RandomAccessFile;
+use crate::hash::legacy_key_hash;
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub(crate) struct Table {
     file_number: u64,
     #[cfg_attr(not(test), allow(dead_code))] // Read by tests; kept beside its siblings.
     file_size: u64,
+    format: FormatVersion,
     index: Index,
     filter: Option<BloomFilter>,
     cache: Option<Arc<BlockCache>>,
@@ -90,7 +92,7 @@ impl Table {
         let (filter_region, index_region) = meta.split_at(filter_len.min(meta.len()));
 
         let index_contents = verified(index_region, &path, footer.index.offset, "index")?;
-        let index = Index::decode(index_contents, meta_start)
+        let index = Index::decode(index_contents, meta_start, footer.format)
             .map_err(|e| e.in_file(&path, footer.index.offset))?;
 
         let filter = if footer.filter.len == 0 {
@@ -115,6 +117,7 @@ impl Table {
             path,
             file_number,
             file_size,
+            format: footer.format,
             index,
             filter,
             cache,
@@ -126,7 +129,8 @@ impl Table {
     /// The newest version of `key` with a sequence number `<= snapshot`, or `None` when this
     /// table holds none. A tombstone is returned as such (kind `Delete`): it hides older
     /// versions in deeper tables. `key_hash` is [`crate::hash::key_hash`] of `key`, computed
-    /// once by the caller for all the tables it asks.
+    /// once by the caller for all the tables it asks (a version-1 table, whose filter was
+    /// built with another hash, computes its own).
     ///
     /// # Errors
     ///
@@ -140,7 +144,11 @@ impl Table {
     ) -> Result<Option<(SeqNum, ValueKind, Vec<u8>)>> {
         if let Some(filter) = &self.filter {
             self.filter_checks.fetch_add(1, AtomicOrdering::Relaxed);
-            if !filter.may_contain(key_hash) {
+            let hash = match self.format {
+                FormatVersion::V1 => legacy_key_hash(key),
+                FormatVersion::V2 => key_hash,
+            };
+            if !filter.may_contain(hash) {
                 self.filter_negatives.fetch_add(1, AtomicOrdering::Relaxed);
                 return Ok(None);
             }
@@ -148,19 +156,11 @@ impl Table {
         let Some(i) = self.index.find(key, snapshot) else {
             return Ok(None);
         };
-        let Some(entry) = self.index.entry(i) else {
-            return Ok(None);
-        };
-        // The block starts past the key: the key falls between two blocks (or before the
-        // first), so no block needs reading.
-        if entry.first_key.as_slice() > key {
-            return Ok(None);
-        }
         let block = self.read_block(i)?;
         let found = block
             .get(key, snapshot)
-            .map_err(|e| e.in_file(&self.path, entry.handle.offset))?;
-        Ok(found.map(|e| (e.seq, e.kind, e.value.to_vec())))
+            .map_err(|e| self.block_error(i, e))?;
+        Ok(found.map(|(seq, kind, value)| (seq, kind, value.to_vec())))
     }
 
     /// A cursor over every entry of the table. It holds the table open while it lives.
@@ -182,6 +182,12 @@ impl Table {
         self.file_size
     }
 
+    /// The format version the table was written in.
+    #[cfg_attr(not(test), allow(dead_code))] // Read by tests; kept beside its siblings.
+    pub(crate) fn format(&self) -> FormatVersion {
+        self.format
+    }
+
     /// (lookups that consulted the filter, lookups it answered "definitely absent").
     pub(crate) fn filter_stats(&self) -> (u64, u64) {
         (
@@ -195,32 +201,32 @@ impl Table {
     }
 
     /// Data block `i` (an index position), from the cache or from disk. A block read from
-    /// disk is verified (checksum, structure, first and last key against the index) before
-    /// it is cached or returned, so a cached block is never checked again.
+    /// disk is verified (checksum, structure, keys within the index's separators) before it
+    /// is cached or returned, so a cached block is never checked again.
     ///
     /// # Errors
     ///
     /// [`Error::Corruption`] naming the file and the block's offset; an I/O error.
     pub(crate) fn read_block(&self, i: usize) -> Result<Arc<Block>> {
-        let entry = self
+        let handle = self
             .index
-            .entry(i)
+            .handle(i)
             .ok_or_else(|| Error::corruption(&self.path, 0, format!("no data block number {i}")))?;
-        let offset = entry.handle.offset;
+        let offset = handle.offset;
         if let Some(cache) = &self.cache {
             if let Some(block) = cache.get(self.file_number, offset) {
                 return Ok(block);
             }
         }
-        let block = Arc::new(self.load_block(entry)?);
+        let block = Arc::new(self.load_block(i, handle)?);
         if let Some(cache) = &self.cache {
             cache.insert(self.file_number, offset, Arc::clone(&block));
         }
         Ok(block)
     }
 
-    fn load_block(&self, entry: &IndexEntry) -> Result<Block> {
-        let BlockHandle { offset, len } = entry.handle;
+    fn load_block(&self, i: usize, handle: BlockHandle) -> Result<Block> {
+        let BlockHandle { offset, len } = handle;
         let len = usize::try_from(len).map_err(|_| {
             Error::corruption(
                 &self.path,
@@ -230,25 +236,18 @@ impl Table {
         })?;
         let mut raw = vec![0u8; len];
         self.file.read_exact_at(&mut raw, offset)?;
-        let block = Block::from_disk(raw, &self.path, offset)?;
         // The index was verified on its own; make sure it describes this very block.
-        let mismatch = || {
-            Error::corruption(
-                &self.path,
-                offset,
-                "data block does not match its index entry",
-            )
-        };
-        let first = block.entry(0).map_err(|e| e.in_file(&self.path, offset))?;
-        let last = block
-            .entry(block.len().saturating_sub(1))
-            .map_err(|e| e.in_file(&self.path, offset))?;
-        if (first.key, first.seq) != (entry.first_key.as_slice(), entry.first_seq)
-            || (last.key, last.seq) != (entry.last_key.as_slice(), entry.last_seq)
-        {
-            return Err(mismatch());
-        }
-        Ok(block)
+        let bounds = self.index.separator(i).map(|upto| BlockBounds {
+            after: i.checked_sub(1).and_then(|prev| self.index.separator(prev)),
+            upto,
+        });
+        Block::from_disk(raw, self.format, bounds, &self.path, offset)
+    }
+
+    /// A decoding error in data block `i`, as a corruption naming the file and the offset.
+    pub(crate) fn block_error(&self, i: usize, e: crate::error::DecodeError) -> Error {
+        let offset = self.index.handle(i).map_or(0, |h| h.offset);
+        e.in_file(&self.path, offset)
     }
 }
 

@@ -265,3 +265,29 @@ pub(crate) fn test_file(number: u64, smallest: &str, largest: &str, size: u64) -
     Arc::get_mut(&mut file).unwrap().meta.size = size;
     file
 }
+
+/// Makes `dir` a closed database whose one sstable (number 1, at `level`) holds the bytes
+/// `table`, recorded in a hand-written manifest with `meta`'s key range and sequence
+/// numbers (its number and size are filled in), and an empty WAL: a database as another
+/// build (or another format version) left it.
+#[cfg(test)]
+pub(crate) fn test_database_of_one_table(dir: &Path, table: &[u8], level: usize, meta: FileMeta) {
+    use crate::env::PosixFs;
+    use crate::filename::wal_path;
+    std::fs::write(table_path(dir, 1), table).unwrap();
+    std::fs::write(wal_path(dir, 3), b"").unwrap();
+    let last_seq = meta.max_seq;
+    let meta = FileMeta {
+        number: 1,
+        size: table.len() as u64,
+        ..meta
+    };
+    let snapshot = VersionEdit {
+        log_number: Some(3),
+        next_file_number: Some(4),
+        last_seq: Some(last_seq),
+        added: vec![(level, meta)],
+        ..VersionEdit::default()
+    };
+    manifest::ManifestWriter::create(&PosixFs, dir, 2, &snapshot).unwrap();
+}

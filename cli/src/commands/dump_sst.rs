@@ -61,13 +61,11 @@ fn dump(
     for (i, b) in blocks.iter().enumerate() {
         writeln!(
             out,
-            "  block {i}: offset {}, {} bytes, first {} @{}, last {} @{}",
+            "  block {i}: offset {}, {} bytes, separator {} @{}",
             b.offset,
             b.len,
-            format.encode(&b.first_key),
-            b.first_seq,
-            format.encode(&b.last_key),
-            b.last_seq
+            format.encode(&b.separator),
+            b.separator_seq,
         )?;
     }
 
