@@ -173,3 +173,37 @@ func ExampleError() {
 	// true true
 	// true
 }
+
+func ExampleDB_Checkpoint() {
+	path, cleanup := exampleDir()
+	defer cleanup()
+	db, err := toykv.Open(path, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Put([]byte("apple"), []byte("red")); err != nil {
+		log.Fatal(err)
+	}
+
+	// A backup taken while the program goes on; it is a database of its own.
+	backup := filepath.Join(filepath.Dir(path), "backup")
+	if err := db.Checkpoint(backup); err != nil {
+		log.Fatal(err)
+	}
+	if err := db.Put([]byte("apple"), []byte("green")); err != nil {
+		log.Fatal(err)
+	}
+	restored, err := toykv.Open(backup, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer restored.Close()
+	value, err := restored.Get([]byte("apple"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("apple in the backup = %s\n", value)
+	// Output:
+	// apple in the backup = red
+}
