@@ -226,13 +226,23 @@ fn populate(db: &Db, n: usize, rounds: usize) {
     }
 }
 
+/// Live entries, in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A database in `root/src` made by `populate`, and its live entries.
+fn populated(root: &Path, n: usize, rounds: usize) -> (PathBuf, Db, Entries) {
+    let src = root.join("src");
+    let db = Db::open(&src, quiet_options()).unwrap();
+    populate(&db, n, rounds);
+    let expected = scan_all(&db);
+    (src, db, expected)
+}
+
 #[test]
 fn source_and_checkpoint_diverge_and_source_compaction_removes_nothing_the_checkpoint_needs() {
     let root = tempfile::tempdir().unwrap();
-    let (src, cp) = (root.path().join("src"), root.path().join("cp"));
-    let db = Db::open(&src, quiet_options()).unwrap();
-    populate(&db, 2000, 3);
-    let expected = scan_all(&db);
+    let (src, db, expected) = populated(root.path(), 2000, 3);
+    let cp = root.path().join("cp");
 
     let stats = db.checkpoint(&cp).unwrap();
     // Same file system: every sstable is linked (one inode, two names), nothing copied.
@@ -290,10 +300,8 @@ fn source_and_checkpoint_diverge_and_source_compaction_removes_nothing_the_check
 #[test]
 fn a_forced_copy_shares_no_inode_and_writes_every_byte() {
     let root = tempfile::tempdir().unwrap();
-    let (src, cp) = (root.path().join("src"), root.path().join("cp"));
-    let db = Db::open(&src, quiet_options()).unwrap();
-    populate(&db, 1000, 2);
-    let expected = scan_all(&db);
+    let (src, db, expected) = populated(root.path(), 1000, 2);
+    let cp = root.path().join("cp");
     let copy = CheckpointOptions {
         copy_sstables: true,
     };
@@ -361,11 +369,8 @@ fn a_checkpoint_on_another_file_system_copies_the_sstables() {
         return;
     };
     let root = tempfile::tempdir().unwrap();
-    let src = root.path().join("src");
+    let (src, db, expected) = populated(root.path(), 1000, 2);
     let cp = tmpfs.path().join("backups").join("cp");
-    let db = Db::open(&src, quiet_options()).unwrap();
-    populate(&db, 1000, 2);
-    let expected = scan_all(&db);
     let stats = db.checkpoint(&cp).unwrap();
     let sstables = files_with_suffix(&src, ".sst").len();
     assert_eq!(stats.linked_files, 0, "{stats:?}");

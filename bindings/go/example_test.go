@@ -175,19 +175,19 @@ func ExampleError() {
 }
 
 func ExampleDB_Checkpoint() {
-	path, cleanup := exampleDir()
-	defer cleanup()
-	db, err := toykv.Open(path, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, done := exampleDB()
+	defer done()
 	if err := db.Put([]byte("apple"), []byte("red")); err != nil {
 		log.Fatal(err)
 	}
 
 	// A backup taken while the program goes on; it is a database of its own.
-	backup := filepath.Join(filepath.Dir(path), "backup")
+	backups, err := os.MkdirTemp("", "toykv-backups")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(backups)
+	backup := filepath.Join(backups, "today")
 	if err := db.Checkpoint(backup); err != nil {
 		log.Fatal(err)
 	}

@@ -346,22 +346,17 @@ fn link_impossible(error: &Error) -> bool {
 mod tests {
     //! Checkpoints racing compactions, forced through the database's pause points.
 
-    use super::super::tests::{pause_at, PausePoint};
-    use crate::{Db, Options};
-    use std::path::Path;
+    use super::super::tests::{manual_options, pause_at, PausePoint};
+    use crate::Db;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    fn manual_options() -> Options {
-        Options {
-            l0_compaction_trigger: 1000,
-            l0_slowdown_trigger: 1000,
-            l0_stop_trigger: 1000,
-            ..Options::default()
-        }
-    }
-
-    /// Three flushed rounds of keys 0..100 (values `[round]`), then round 3 in the memtable.
-    fn three_flushed_rounds_and_one_in_memory(db: &Db) {
+    /// A database in `root/src` with three flushed rounds of keys 0..100 (values `[round]`)
+    /// and round 3 in the memtable; and the path `root/cp` for its checkpoint.
+    fn three_flushed_rounds_and_one_in_memory() -> (tempfile::TempDir, PathBuf, PathBuf, Arc<Db>) {
+        let root = tempfile::tempdir().unwrap();
+        let (src, cp) = (root.path().join("src"), root.path().join("cp"));
+        let db = Arc::new(Db::open(&src, manual_options()).unwrap());
         for round in 0..4u8 {
             for i in 0..100u8 {
                 db.put(&[i], &[round]).unwrap();
@@ -370,6 +365,7 @@ mod tests {
                 db.flush().unwrap();
             }
         }
+        (root, src, cp, db)
     }
 
     fn sstable_names(dir: &Path) -> Vec<String> {
@@ -395,10 +391,7 @@ mod tests {
     // when the checkpoint links them, and go only once it is done.
     #[test]
     fn a_compaction_completed_between_the_view_and_the_links_removes_no_file_they_need() {
-        let root = tempfile::tempdir().unwrap();
-        let (src, cp) = (root.path().join("src"), root.path().join("cp"));
-        let db = Arc::new(Db::open(&src, manual_options()).unwrap());
-        three_flushed_rounds_and_one_in_memory(&db);
+        let (_root, src, cp, db) = three_flushed_rounds_and_one_in_memory();
         let before = sstable_names(&src);
         assert_eq!(before.len(), 3);
 
@@ -436,10 +429,7 @@ mod tests {
 
     #[test]
     fn a_checkpoint_taken_while_a_compaction_runs_opens_with_everything() {
-        let root = tempfile::tempdir().unwrap();
-        let (src, cp) = (root.path().join("src"), root.path().join("cp"));
-        let db = Arc::new(Db::open(&src, manual_options()).unwrap());
-        three_flushed_rounds_and_one_in_memory(&db);
+        let (_root, src, cp, db) = three_flushed_rounds_and_one_in_memory();
         let (paused, resume) = pause_at(&db, PausePoint::BeforeCompactionInstall);
         let compactor = {
             let db = Arc::clone(&db);

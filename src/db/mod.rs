@@ -733,7 +733,8 @@ pub(crate) mod tests {
         pause_at(db, PausePoint::AfterReadView)
     }
 
-    fn manual_options() -> Options {
+    /// No background compaction: its triggers are out of reach.
+    pub(crate) fn manual_options() -> Options {
         Options {
             l0_compaction_trigger: 1000,
             l0_slowdown_trigger: 1000,
