@@ -9,7 +9,9 @@
 //! are left out). It also keeps those sstables alive: a compaction that replaces them only
 //! marks them obsolete, and the file goes when the last holder, this checkpoint among them,
 //! lets go. Once linked, a file is an inode the checkpoint names on its own, which the
-//! source's compactions can no longer remove.
+//! source's compactions can no longer remove. No snapshot is pinned: the checkpoint reads
+//! only the memtables and files of its own view, never a newer version, so what later
+//! compactions drop does not concern it.
 //!
 //! What goes into the new directory, in this order (durability: each file is fsynced, and
 //! the directory after it, before the manifest names it; `CURRENT` comes last, so until it
