@@ -408,6 +408,28 @@ int toykv_flush(struct toykv_db *db, char **err);
 int toykv_compact(struct toykv_db *db, char **err);
 
 /**
+ * Writes a checkpoint of `db` into directory `dir`: a complete database that `toykv_open`
+ * opens on its own, holding every write that returned `TOYKV_OK` before this call (and
+ * possibly some made meanwhile) as of one moment, never part of a batch. Reads and writes
+ * on `db` go on meanwhile, from any thread. `dir` must not exist; it is created, with any
+ * missing parents. The live sstables are hard-linked where `dir` is on the database's file
+ * system and copied otherwise; the manifest, `CURRENT` and the writes not yet in an
+ * sstable are written fresh (the checkpoint's WAL starts empty). Before the call returns,
+ * every file in `dir`, `dir` itself and its entry in its parent are fsynced. The library
+ * does not keep `dir`. The checkpoint shares nothing with `db` afterwards: writes to one
+ * never show in the other, and compactions of `db` leave its linked files alone.
+ *
+ * Returns `TOYKV_OK`; `TOYKV_INVALID_ARGUMENT` for a NULL `db`, a NULL or empty `dir`, or
+ * a `dir` that exists (nothing is written then); `TOYKV_IO` when anything cannot be read
+ * or written (the message names the file), after which no `dir` is left behind;
+ * `TOYKV_CORRUPTION` when an sstable to copy is not the size the manifest records.
+ *
+ * # Safety
+ * `db` is NULL or live; `dir` is NULL or NUL-terminated; `err` is NULL or writable.
+ */
+int toykv_checkpoint(struct toykv_db *db, const char *dir, char **err);
+
+/**
  * Reads property `name` into `*value_out`, a NUL-terminated string to free with
  * `toykv_free`: `"toykv.stats"`, `"toykv.sstables"` (one line per live sstable: level,
  * file name, size, smallest and largest key), `"toykv.num-files-at-level<N>"` (decimal),

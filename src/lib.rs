@@ -40,7 +40,7 @@ mod wal;
 
 pub use batch::WriteBatch;
 pub use cursor::Cursor;
-pub use db::Db;
+pub use db::{CheckpointOptions, CheckpointStats, Db};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{Options, MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY, MAX_MEMTABLE_BYTES};
 pub use snapshot::Snapshot;

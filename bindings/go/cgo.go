@@ -15,6 +15,7 @@ package toykv
 #cgo noescape toykv_sync
 #cgo noescape toykv_flush
 #cgo noescape toykv_compact
+#cgo noescape toykv_checkpoint
 #cgo noescape toykv_property
 #cgo noescape tkvgo_cursor_open
 #cgo noescape tkvgo_cursor_next

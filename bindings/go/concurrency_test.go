@@ -213,6 +213,9 @@ func TestEveryMethodOfAClosedDBReturnsErrClosed(t *testing.T) {
 		"Sync":    db.Sync,
 		"Flush":   db.Flush,
 		"Compact": db.Compact,
+		"Checkpoint": func() error {
+			return db.Checkpoint(filepath.Join(t.TempDir(), "cp"))
+		},
 	} {
 		e := wantCode(t, call(), toykv.ErrClosed)
 		if e.Message != "database is closed" {

@@ -219,6 +219,23 @@ func (db *DB) Compact() error {
 	return db.call(func(ptr *C.toykv_db, msg **C.char) C.int { return C.toykv_compact(ptr, msg) })
 }
 
+// Checkpoint writes into dir, a directory that must not exist yet (missing parents are
+// created), a complete copy of the database that [Open] opens on its own: every write that
+// returned before the call, as of one moment (never part of a batch), taken while reads and
+// writes on other goroutines go on. The sstables are hard-linked where dir is on the
+// database's file system and copied otherwise; everything is fsynced before Checkpoint
+// returns. Afterwards the two databases are independent. An existing dir is
+// [ErrInvalidArgument]; a failure to read or write ([ErrIO]) leaves no dir behind.
+func (db *DB) Checkpoint(dir string) error {
+	cdir, err := cstring(dir, "checkpoint directory")
+	if err != nil {
+		return err
+	}
+	return db.call(func(ptr *C.toykv_db, msg **C.char) C.int {
+		return C.toykv_checkpoint(ptr, cdir, msg)
+	})
+}
+
 // Property returns a database property: "toykv.stats" (a human-readable summary),
 // "toykv.sstables" (one line per live sstable), "toykv.num-files-at-level<N>",
 // "toykv.compaction-pending". An unknown name is [ErrInvalidArgument].

@@ -173,3 +173,37 @@ func ExampleError() {
 	// true true
 	// true
 }
+
+func ExampleDB_Checkpoint() {
+	db, done := exampleDB()
+	defer done()
+	if err := db.Put([]byte("apple"), []byte("red")); err != nil {
+		log.Fatal(err)
+	}
+
+	// A backup taken while the program goes on; it is a database of its own.
+	backups, err := os.MkdirTemp("", "toykv-backups")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(backups)
+	backup := filepath.Join(backups, "today")
+	if err := db.Checkpoint(backup); err != nil {
+		log.Fatal(err)
+	}
+	if err := db.Put([]byte("apple"), []byte("green")); err != nil {
+		log.Fatal(err)
+	}
+	restored, err := toykv.Open(backup, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer restored.Close()
+	value, err := restored.Get([]byte("apple"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("apple in the backup = %s\n", value)
+	// Output:
+	// apple in the backup = red
+}

@@ -36,6 +36,7 @@ enum Command {
     Scan(commands::scan::Args),
     Stats(commands::stats::Args),
     Compact(commands::compact::Args),
+    Checkpoint(commands::checkpoint::Args),
     Verify(commands::verify::Args),
     DumpSst(commands::dump_sst::Args),
 }
@@ -49,6 +50,7 @@ impl Command {
             Command::Scan(args) => commands::scan::run(args),
             Command::Stats(args) => commands::stats::run(args),
             Command::Compact(args) => commands::compact::run(args),
+            Command::Checkpoint(args) => commands::checkpoint::run(args),
             Command::Verify(args) => commands::verify::run(args),
             Command::DumpSst(args) => commands::dump_sst::run(args),
         }

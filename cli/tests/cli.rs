@@ -269,6 +269,54 @@ fn compact_leaves_one_sorted_run_at_the_last_level() {
 }
 
 #[test]
+fn checkpoint_writes_a_database_that_opens_on_its_own_and_changes_no_source_file() {
+    use std::os::unix::fs::MetadataExt;
+    let root = tempfile::tempdir().unwrap();
+    let (src, linked, copied) = (
+        root.path().join("src"),
+        root.path().join("backups/linked"),
+        root.path().join("copied"),
+    );
+    build(&src, 3000);
+    let before = dir_contents(&src);
+    let out = toykv(&["checkpoint", s(&src), s(&linked)]);
+    assert_status(&out, 0);
+    assert!(stdout(&out).contains("1 linked"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("0 copied"), "{}", stdout(&out));
+    let out = toykv(&["checkpoint", "--copy", s(&src), s(&copied)]);
+    assert_status(&out, 0);
+    assert!(stdout(&out).contains("0 linked"), "{}", stdout(&out));
+    assert_eq!(dir_contents(&src), before);
+
+    // The sstable is shared by the link, a file of its own in the copy.
+    let table = &files_with_suffix(&src, ".sst")[0];
+    let name = table.file_name().unwrap();
+    let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+    assert_eq!(ino(table), ino(&linked.join(name)));
+    assert_ne!(ino(table), ino(&copied.join(name)));
+
+    // Each holds everything, the WAL's writes included.
+    let all = stdout(&toykv(&["scan", s(&src)]));
+    for cp in [&linked, &copied] {
+        assert_eq!(stdout(&toykv(&["scan", s(cp)])), all);
+        assert_eq!(
+            stdout(&toykv(&["get", s(cp), "key00001"])),
+            "from the wal\n"
+        );
+        assert_status(&toykv(&["verify", s(cp)]), 0);
+    }
+
+    // An existing destination, or no database: could not run, nothing written.
+    let out = toykv(&["checkpoint", s(&src), s(&linked)]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("exists"), "{}", stderr(&out));
+    let nowhere = root.path().join("nowhere");
+    let out = toykv(&["checkpoint", s(&nowhere), s(&root.path().join("cp"))]);
+    assert_status(&out, 2);
+    assert!(!root.path().join("cp").exists());
+}
+
+#[test]
 fn verify_names_the_sstable_and_block_with_a_flipped_bit() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), 3000);

@@ -11,10 +11,13 @@
 //! Lock order: `writer` -> `versions` -> `current` -> `bg`. Readers take only `current`,
 //! briefly, so they never wait for writers, flushes or compactions.
 
+mod checkpoint;
 mod flush;
 mod open;
 mod properties;
 mod write;
+
+pub use checkpoint::{CheckpointOptions, CheckpointStats};
 
 use crate::batch::WriteBatch;
 use crate::cache::BlockCache;
@@ -685,6 +688,8 @@ pub(crate) mod tests {
         AfterReadView,
         /// A compaction whose outputs are written, before its manifest edit.
         BeforeCompactionInstall,
+        /// A checkpoint that took its read view, before it writes anything.
+        CheckpointAfterReadView,
     }
 
     type Hook = Box<dyn FnOnce() + Send>;
@@ -728,7 +733,8 @@ pub(crate) mod tests {
         pause_at(db, PausePoint::AfterReadView)
     }
 
-    fn manual_options() -> Options {
+    /// No background compaction: its triggers are out of reach.
+    pub(crate) fn manual_options() -> Options {
         Options {
             l0_compaction_trigger: 1000,
             l0_slowdown_trigger: 1000,

@@ -11,7 +11,9 @@
 //!
 //! The model, and where it picks the outcome hardest on the database:
 //! - A file is an inode shared by its directory entries and the handles open on it, as in
-//!   POSIX: a handle keeps reading and writing its file after a rename or a removal.
+//!   POSIX: a handle keeps reading and writing its file after a rename or a removal, and a
+//!   hard link is one more entry naming the same inode (durable, like any entry, once its
+//!   directory is synced; the bytes it reaches are durable as the inode's are).
 //! - A file's durable bytes are always a prefix of its current bytes: files grow only by
 //!   appends, and the raw test helpers change both states at once.
 //! - `create` of an existing name truncates that file in place, and durably: after a crash
@@ -53,6 +55,8 @@ pub enum FaultOp {
     Rename,
     /// [`FileSystem::remove`].
     Remove,
+    /// [`FileSystem::hard_link`]; a path filter matches either the source or the new name.
+    Link,
     /// [`FileSystem::remove_dir`].
     RemoveDir,
     /// [`FileSystem::open_random`] and [`FileSystem::open_sequential`].
@@ -78,6 +82,9 @@ pub enum FaultKind {
     Eio,
     /// The device is full.
     Enospc,
+    /// The two paths are on different file systems (`EXDEV`): what a hard link across
+    /// mount points gets.
+    CrossDevice,
 }
 
 impl FaultKind {
@@ -86,6 +93,7 @@ impl FaultKind {
         match self {
             FaultKind::Eio => libc::EIO,
             FaultKind::Enospc => libc::ENOSPC,
+            FaultKind::CrossDevice => libc::EXDEV,
         }
     }
 }
@@ -694,6 +702,28 @@ impl FileSystem for FaultFs {
             .ok_or_else(|| os_error("remove", path, libc::ENOENT))
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::Link, "hard-link", from, Some(to))?;
+        if state.dirs.contains_key(from) {
+            // Linux refuses hard links to directories with EPERM.
+            return Err(os_error("hard-link", from, libc::EPERM));
+        }
+        let inode = state
+            .file(from)
+            .map_err(|_| os_error("hard-link", from, libc::ENOENT))?;
+        if state.dirs.contains_key(to) || state.is_file(to) {
+            return Err(os_error("hard-link", to, libc::EEXIST));
+        }
+        let (to_dir, to_name) = split(to, "hard-link")?;
+        // Only the current entry: until `sync_dir`, a crash loses the new name.
+        state
+            .dir_mut(to_dir, "hard-link")?
+            .current
+            .insert(to_name.to_os_string(), inode);
+        Ok(())
+    }
+
     fn remove_dir(&self, dir: &Path) -> Result<()> {
         let mut state = self.lock_state();
         state.begin(FaultOp::RemoveDir, "remove directory", dir, None)?;
@@ -1079,6 +1109,54 @@ mod tests {
 
         fs.sync_dir(Path::new(DB)).unwrap();
         assert!(!fs.crash_copy().exists(&path("000003.log")));
+    }
+
+    #[test]
+    fn a_hard_link_shares_the_inode_and_is_durable_once_its_directory_is_synced() {
+        let fs = new_fs();
+        durable_file(&fs, "000005.sst", b"table");
+        fs.create_dir_all(Path::new("/cp")).unwrap();
+        fs.hard_link(&path("000005.sst"), Path::new("/cp/000005.sst"))
+            .unwrap();
+        assert_eq!(fs.read_file("/cp/000005.sst"), Some(b"table".to_vec()));
+        // The new name is lost by a power cut until its directory is synced.
+        assert!(!fs.crash_copy().exists(Path::new("/cp/000005.sst")));
+        fs.sync_dir(Path::new("/cp")).unwrap();
+        // Removing the old name leaves the file reachable through the link, durably.
+        fs.remove(&path("000005.sst")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        let crashed = fs.crash_copy();
+        assert!(!crashed.exists(&path("000005.sst")));
+        assert_eq!(crashed.read_file("/cp/000005.sst"), Some(b"table".to_vec()));
+        // The copy keeps the two names one file, as a power cut would.
+        durable_file(&fs, "a", b"a");
+        fs.hard_link(&path("a"), &path("b")).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        let copy = fs.snapshot_copy();
+        fs.truncate(path("a"), 0).unwrap();
+        assert_eq!(fs.read_file(path("b")), Some(Vec::new()));
+        copy.truncate(path("b"), 0).unwrap();
+        assert_eq!(copy.read_file(path("a")), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_hard_link_refuses_an_existing_name_a_missing_file_and_a_directory() {
+        let fs = new_fs();
+        durable_file(&fs, "a", b"a");
+        durable_file(&fs, "b", b"b");
+        let refused = |from: &str, to: &str| {
+            errno(&fs.hard_link(Path::new(from), Path::new(to)).unwrap_err())
+        };
+        assert_eq!(refused("/db/a", "/db/b"), Some(libc::EEXIST));
+        assert_eq!(refused("/db/a", DB), Some(libc::EEXIST));
+        assert_eq!(refused("/db/missing", "/db/c"), Some(libc::ENOENT));
+        assert_eq!(refused(DB, "/db/c"), Some(libc::EPERM));
+        assert_eq!(refused("/db/a", "/nowhere/c"), Some(libc::ENOENT));
+        assert_eq!(fs.read_file(path("b")), Some(b"b".to_vec()));
+        fs.inject(FaultOp::Link, 1, FaultKind::CrossDevice);
+        assert_eq!(refused("/db/a", "/db/c"), Some(libc::EXDEV));
+        assert!(!fs.exists(&path("c")));
+        assert_eq!(fs.op_count(FaultOp::Link), 6);
     }
 
     /// Runs `replace_file_atomically` over a durable CURRENT holding "old" after arming a

@@ -38,6 +38,12 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
     /// Deletes a file. Durable only once the directory is synced.
     fn remove(&self, path: &Path) -> Result<()>;
 
+    /// Makes `to` a second name (a hard link) of the file at `from`: both names reach the
+    /// same bytes, and removing one leaves the other. Fails when `to` exists, and with
+    /// `EXDEV` when the two are on different file systems (a caller that can copy instead
+    /// checks for it). The new name is durable only once `to`'s directory is synced.
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()>;
+
     /// Deletes an empty directory.
     fn remove_dir(&self, dir: &Path) -> Result<()>;
 

@@ -58,6 +58,10 @@ impl FileSystem for PosixFs {
         std::fs::remove_file(path).map_err(|e| Error::io("remove", path, e))
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        std::fs::hard_link(from, to).map_err(|e| Error::io("hard-link", from, e))
+    }
+
     fn remove_dir(&self, dir: &Path) -> Result<()> {
         std::fs::remove_dir(dir).map_err(|e| Error::io("remove directory", dir, e))
     }
@@ -74,6 +78,12 @@ impl FileSystem for PosixFs {
     }
 
     fn sync_dir(&self, dir: &Path) -> Result<()> {
+        // The empty path is the parent of a bare name: the working directory.
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         let handle = File::open(dir).map_err(|e| Error::io("open directory", dir, e))?;
         handle
             .sync_all()

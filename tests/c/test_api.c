@@ -291,6 +291,9 @@ BAD_CALL(get_into_null_value_len_out,
 BAD_CALL(sync_null_db, toykv_sync(NULL, err))
 BAD_CALL(flush_null_db, toykv_flush(NULL, err))
 BAD_CALL(compact_null_db, toykv_compact(NULL, err))
+BAD_CALL(checkpoint_null_db, toykv_checkpoint(NULL, f->fresh_path, err))
+BAD_CALL(checkpoint_null_dir, toykv_checkpoint(f->db, NULL, err))
+BAD_CALL(checkpoint_empty_dir, toykv_checkpoint(f->db, "", err))
 BAD_CALL(property_null_db, toykv_property(NULL, "toykv.stats", &f->prop_out, err))
 BAD_CALL(property_null_name, toykv_property(f->db, NULL, &f->prop_out, err))
 BAD_CALL(property_null_value_out, toykv_property(f->db, "toykv.stats", NULL, err))
@@ -360,6 +363,9 @@ static const struct bad_call bad_calls[] = {
     ENTRY(sync_null_db, 1),
     ENTRY(flush_null_db, 1),
     ENTRY(compact_null_db, 1),
+    ENTRY(checkpoint_null_db, 1),
+    ENTRY(checkpoint_null_dir, 1),
+    ENTRY(checkpoint_empty_dir, 1),
     ENTRY(property_null_db, 1),
     ENTRY(property_null_name, 1),
     ENTRY(property_null_value_out, 1),
@@ -1996,6 +2002,111 @@ out:
     tmpdir_remove(dir);
 }
 
+/* ========================================================================================
+ * Checkpoints
+ * ====================================================================================== */
+
+/* A database with `n` keys over flushed sstables, a deletion, and a batch still in its
+ * memtable; a checkpoint of it opens on its own with exactly that, and the two diverge. */
+static void a_checkpoint_opens_on_its_own_and_goes_its_own_way(void) {
+    const int n = (int)scaled(3000);
+    char *dir = tmpdir_new();
+    char *src = path_join(dir, "src");
+    char *cp = path_join(dir, "backups/cp"); /* the missing parent is created too */
+    toykv_db *db = OPEN_DB(src, SMALL_MEMTABLE);
+    toykv_db *copy = NULL;
+    toykv_batch *b = toykv_batch_new();
+    char key[32], val[160];
+    size_t vl;
+    char *err;
+    int i;
+
+    if (db == NULL || b == NULL)
+        goto out;
+    for (i = 0; i < n; i++) {
+        key_for(key, sizeof key, i);
+        vl = value_for(val, sizeof val, i, 0);
+        EXPECT(TOYKV_OK, toykv_put(db, key, strlen(key), val, vl, &err));
+    }
+    EXPECT(TOYKV_OK, toykv_flush(db, &err));
+    key_for(key, sizeof key, 7);
+    EXPECT(TOYKV_OK, toykv_delete(db, key, strlen(key), &err));
+    EXPECT_STATUS(TOYKV_OK, toykv_batch_put(b, LIT("batch-a"), LIT("1")));
+    EXPECT_STATUS(TOYKV_OK, toykv_batch_put(b, LIT("batch-b"), LIT("2")));
+    EXPECT(TOYKV_OK, toykv_write(db, b, &err));
+
+    EXPECT(TOYKV_OK, toykv_checkpoint(db, cp, &err)); /* also: *err untouched */
+    CHECK(path_exists(cp));
+    /* Later writes to the source stay out of the checkpoint. */
+    PUT_STR(db, "after", "the checkpoint");
+    copy = OPEN_DB(cp, SMALL_MEMTABLE);
+    if (copy == NULL)
+        goto out;
+    for (i = 0; i < n; i += 97) {
+        key_for(key, sizeof key, i);
+        vl = value_for(val, sizeof val, i, 0);
+        CHECK_GET(copy, key, strlen(key), val, vl);
+    }
+    key_for(key, sizeof key, 7);
+    CHECK_ABSENT(copy, key, strlen(key));
+    CHECK_GET(copy, LIT("batch-a"), LIT("1"));
+    CHECK_GET(copy, LIT("batch-b"), LIT("2"));
+    CHECK_ABSENT(copy, LIT("after"));
+    /* And the checkpoint's writes stay out of the source, through a compaction of each. */
+    PUT_STR(copy, "only", "in the checkpoint");
+    EXPECT(TOYKV_OK, toykv_compact(copy, &err));
+    EXPECT(TOYKV_OK, toykv_compact(db, &err));
+    CHECK_ABSENT(db, LIT("only"));
+    CLOSE_DB(db);
+    db = NULL;
+    CLOSE_DB(copy);
+    copy = OPEN_DB(cp, SMALL_MEMTABLE);
+    if (copy != NULL) {
+        CHECK_GET(copy, LIT("only"), LIT("in the checkpoint"));
+        key_for(key, sizeof key, n - 1);
+        vl = value_for(val, sizeof val, n - 1, 0);
+        CHECK_GET(copy, key, strlen(key), val, vl);
+    }
+out:
+    toykv_batch_free(b);
+    CLOSE_DB(copy);
+    CLOSE_DB(db);
+    free(cp);
+    free(src);
+    tmpdir_remove(dir);
+}
+
+static void a_checkpoint_into_an_existing_directory_is_refused(void) {
+    char *dir = tmpdir_new();
+    char *src = path_join(dir, "src");
+    char *occupied = path_join(dir, "occupied");
+    toykv_db *db = OPEN_DB(src, 0);
+    char *err;
+    int st;
+
+    if (db == NULL)
+        goto out;
+    PUT_STR(db, "k", "v");
+    CHECK(mkdir(occupied, 0700) == 0);
+    err = ERR_SENTINEL;
+    st = toykv_checkpoint(db, occupied, &err);
+    check_call(__FILE__, __LINE__, "toykv_checkpoint(existing directory)", st,
+               TOYKV_INVALID_ARGUMENT, &err);
+    /* The database's own directory is no place for one either. */
+    err = ERR_SENTINEL;
+    st = toykv_checkpoint(db, src, &err);
+    check_call(__FILE__, __LINE__, "toykv_checkpoint(the database's directory)", st,
+               TOYKV_INVALID_ARGUMENT, &err);
+    /* Nothing was written into it: rmdir succeeds only on an empty directory. */
+    CHECK(rmdir(occupied) == 0);
+    CHECK_GET(db, LIT("k"), LIT("v"));
+    CLOSE_DB(db);
+out:
+    free(occupied);
+    free(src);
+    tmpdir_remove(dir);
+}
+
 int main(void) {
     printf("toykv %s C API tests (TOYKV_TEST_SCALE=%ld)\n", toykv_version(), test_scale());
     RUN_TEST(version_matches_the_header_macros);
@@ -2031,5 +2142,7 @@ int main(void) {
     RUN_TEST(properties_describe_the_tree);
     RUN_TEST(ten_thousand_keys_scan_back_in_order);
     RUN_TEST(destroy_removes_a_closed_database_and_refuses_an_open_one);
+    RUN_TEST(a_checkpoint_opens_on_its_own_and_goes_its_own_way);
+    RUN_TEST(a_checkpoint_into_an_existing_directory_is_refused);
     return check_summary();
 }

@@ -101,7 +101,7 @@ def test_close_while_calls_are_in_flight(path: str) -> None:
                 assert db.get(b"w%d/%08d" % (w, i)) == b"v"
 
 
-def test_every_method_of_a_closed_db_raises_closed(db: toykv.DB) -> None:
+def test_every_method_of_a_closed_db_raises_closed(db: toykv.DB, tmp_path) -> None:  # type: ignore[no-untyped-def]
     batch = db.write_batch()
     db.close()
     db.close()
@@ -116,6 +116,7 @@ def test_every_method_of_a_closed_db_raises_closed(db: toykv.DB) -> None:
         lambda: db.flush(),
         lambda: db.compact(),
         lambda: db.property("toykv.stats"),
+        lambda: db.checkpoint(tmp_path / "cp"),
         lambda: batch.write(),
     ]
     for call in calls:

@@ -314,6 +314,16 @@ class DB(_Reader):
         """Full compaction into one sorted run; returns when done."""
         self._call(lib.toykv_compact)
 
+    def checkpoint(self, path: PathLike) -> None:
+        """Writes into ``path``, a directory that must not exist yet (missing parents are
+        created), a complete copy of the database that ``DB(path)`` opens on its own: every
+        write that returned before the call, as of one moment (never part of a batch), taken
+        while other threads go on reading and writing. The sstables are hard-linked where
+        ``path`` is on the database's file system and copied otherwise; everything is
+        fsynced before this returns. An existing ``path`` raises ``InvalidArgumentError``;
+        a failure to read or write raises ``IOError`` and leaves no ``path`` behind."""
+        self._call(lib.toykv_checkpoint, _cstring(os.fsencode(path), "checkpoint path"))
+
     def property(self, name: str) -> str:
         """A database property: ``"toykv.stats"``, ``"toykv.sstables"``,
         ``"toykv.num-files-at-level<N>"``, ``"toykv.compaction-pending"``. An unknown name

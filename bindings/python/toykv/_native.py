@@ -78,6 +78,7 @@ _PROTOTYPES = {
     "toykv_sync": (c_int, [_db, _err]),
     "toykv_flush": (c_int, [_db, _err]),
     "toykv_compact": (c_int, [_db, _err]),
+    "toykv_checkpoint": (c_int, [_db, c_char_p, _err]),
     "toykv_property": (c_int, [_db, c_char_p, POINTER(c_void_p), _err]),
     "toykv_batch_new": (c_void_p, []),
     "toykv_batch_put": (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t]),

@@ -3,6 +3,7 @@
 //!
 //! What the subcommands share lives here: how they open a database and read key arguments.
 
+pub mod checkpoint;
 pub mod compact;
 pub mod delete;
 pub mod dump_sst;
