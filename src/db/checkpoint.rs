@@ -161,10 +161,28 @@ impl<'a> Target<'a> {
             created_dirs,
             created_files: Vec::new(),
         };
-        if let Err(e) = fs.create_dir_all(dir) {
-            // Some parents may exist by now.
+        // The parents may exist already; `dir` itself is claimed atomically, so a directory
+        // someone else created since the caller's check is never written into.
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+        let created = parent
+            .map_or(Ok(()), |p| fs.create_dir_all(p))
+            .and_then(|()| fs.create_dir(dir));
+        if let Err(e) = created {
+            let exists = matches!(&e, Error::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::AlreadyExists);
+            if exists {
+                // Not ours: remove only the parents this call made.
+                target.created_dirs.retain(|d| d.as_path() != dir);
+            }
             target.remove();
-            return Err(e);
+            return Err(if exists {
+                Error::invalid(format!(
+                    "the checkpoint directory {} already exists",
+                    dir.display()
+                ))
+            } else {
+                e
+            });
         }
         Ok(target)
     }
@@ -368,6 +386,29 @@ mod tests {
             }
         }
         (root, src, cp, db)
+    }
+
+    // The directory is claimed atomically: one created by someone else after the existence
+    // check is refused, left as it was, and never written into.
+    #[test]
+    fn a_directory_created_by_someone_else_meanwhile_is_refused_and_left_alone() {
+        let (_root, _src, cp, db) = three_flushed_rounds_and_one_in_memory();
+        let (paused, resume) = pause_at(&db, PausePoint::CheckpointAfterReadView);
+        let taker = {
+            let (db, cp) = (Arc::clone(&db), cp.clone());
+            std::thread::spawn(move || db.checkpoint(&cp))
+        };
+        paused.recv().unwrap();
+        std::fs::create_dir(&cp).unwrap();
+        std::fs::write(cp.join("theirs"), b"not a database").unwrap();
+        resume.send(()).unwrap();
+        let err = taker.join().unwrap().unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{err}");
+        let names: Vec<_> = std::fs::read_dir(&cp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["theirs"]);
     }
 
     fn sstable_names(dir: &Path) -> Vec<String> {

@@ -598,6 +598,21 @@ impl FileSystem for FaultFs {
         state.make_dirs(dir, "create directory")
     }
 
+    fn create_dir(&self, dir: &Path) -> Result<()> {
+        let mut state = self.lock_state();
+        state.begin(FaultOp::CreateDir, "create directory", dir, None)?;
+        if state.dirs.contains_key(dir) || state.is_file(dir) {
+            return Err(os_error("create directory", dir, libc::EEXIST));
+        }
+        match dir.parent() {
+            Some(parent) if state.dirs.contains_key(parent) => {
+                state.dirs.insert(dir.to_path_buf(), Dir::default());
+                Ok(())
+            }
+            _ => Err(os_error("create directory", dir, libc::ENOENT)),
+        }
+    }
+
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let mut state = self.lock_state();
         state.begin(FaultOp::Create, "create", path, None)?;

@@ -23,6 +23,10 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
     /// Creates `dir` and its parents if missing.
     fn create_dir_all(&self, dir: &Path) -> Result<()>;
 
+    /// Creates `dir`, whose parent must exist, atomically failing (an `Io` error of kind
+    /// `AlreadyExists`) when anything is already there: what claims a new directory.
+    fn create_dir(&self, dir: &Path) -> Result<()>;
+
     /// Creates `path` empty (truncating an existing file) for appending.
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
 

@@ -18,6 +18,10 @@ impl FileSystem for PosixFs {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))
     }
 
+    fn create_dir(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir(dir).map_err(|e| Error::io("create directory", dir, e))
+    }
+
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let file = OpenOptions::new()
             .write(true)
