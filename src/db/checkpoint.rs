@@ -164,10 +164,11 @@ impl<'a> Target<'a> {
         // The parents may exist already; `dir` itself is claimed atomically, so a directory
         // someone else created since the caller's check is never written into.
         let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
-        let created = parent
-            .map_or(Ok(()), |p| fs.create_dir_all(p))
-            .and_then(|()| fs.create_dir(dir));
-        if let Err(e) = created {
+        if let Err(e) = parent.map_or(Ok(()), |p| fs.create_dir_all(p)) {
+            target.remove();
+            return Err(e);
+        }
+        if let Err(e) = fs.create_dir(dir) {
             let exists = matches!(&e, Error::Io { source, .. }
                 if source.kind() == std::io::ErrorKind::AlreadyExists);
             if exists {
