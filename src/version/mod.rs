@@ -10,6 +10,7 @@
 //! deeper each hold one sorted run of non-overlapping files, ordered by key.
 
 pub(crate) mod edit;
+mod level_iter;
 pub(crate) mod manifest;
 
 pub(crate) use edit::{FileMeta, VersionEdit};
@@ -21,6 +22,7 @@ use crate::iterators::InternalIterator;
 use crate::sstable::{Table, TableBuilder};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
+use level_iter::LevelIter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -214,10 +216,16 @@ impl Version {
         Ok(None)
     }
 
-    /// One iterator per file, newest source first, for the merge iterator.
+    /// The sources of a scan, newest first, for the merge iterator: one iterator per L0
+    /// file (they overlap), then one per non-empty deeper level, which opens only the file
+    /// a seek lands in. A seek so costs one table seek per L0 file and per level.
     pub(crate) fn iterators(&self, out: &mut Vec<Box<dyn InternalIterator>>) {
-        for (_, file) in self.all_files() {
+        let [level0, deeper @ ..] = &self.levels;
+        for file in level0 {
             out.push(Box::new(file.table.iter()));
+        }
+        for files in deeper.iter().filter(|files| !files.is_empty()) {
+            out.push(Box::new(LevelIter::new(files.clone())));
         }
     }
 
@@ -246,6 +254,19 @@ pub(crate) fn inconsistent(path: &std::path::Path, reason: String) -> Error {
 /// to `size`: versions for policy tests.
 #[cfg(test)]
 pub(crate) fn test_file(number: u64, smallest: &str, largest: &str, size: u64) -> Arc<TableFile> {
+    let mut entries = vec![(smallest, 2)];
+    if largest != smallest {
+        entries.push((largest, 1));
+    }
+    let mut file = test_file_with(number, &entries);
+    Arc::get_mut(&mut file).unwrap().meta.size = size;
+    file
+}
+
+/// A real (in-memory) sstable holding puts of `entries` (in internal-key order), whose
+/// values are the key followed by the sequence number.
+#[cfg(test)]
+pub(crate) fn test_file_with(number: u64, entries: &[(&str, SeqNum)]) -> Arc<TableFile> {
     use crate::env::FaultFs;
     use crate::sstable::TableOptions;
     let fs: Arc<dyn FileSystem> = Arc::new(FaultFs::new());
@@ -253,17 +274,13 @@ pub(crate) fn test_file(number: u64, smallest: &str, largest: &str, size: u64) -
     fs.create_dir_all(dir).unwrap();
     let path = table_path(dir, number);
     let mut builder = TableBuilder::new(fs.create(&path).unwrap(), path, TableOptions::default());
-    builder
-        .add(smallest.as_bytes(), 2, ValueKind::Put, b"")
-        .unwrap();
-    if largest != smallest {
+    for (key, seq) in entries {
+        let value = format!("{key}{seq}");
         builder
-            .add(largest.as_bytes(), 1, ValueKind::Put, b"")
+            .add(key.as_bytes(), *seq, ValueKind::Put, value.as_bytes())
             .unwrap();
     }
-    let mut file = TableFile::finish_and_open(builder, &fs, dir, number, None).unwrap();
-    Arc::get_mut(&mut file).unwrap().meta.size = size;
-    file
+    TableFile::finish_and_open(builder, &fs, dir, number, None).unwrap()
 }
 
 /// Makes `dir` a closed database whose one sstable (number 1, at `level`) holds the bytes
