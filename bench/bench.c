@@ -87,6 +87,15 @@ static void die(const char *fmt, ...) {
     exit(2);
 }
 
+/* User + system CPU time of this process (all its threads) so far. On a shared machine it
+ * is steadier than wall time: time spent waiting for a core is not in it. */
+static uint64_t cpu_ns(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
 static uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -183,6 +192,7 @@ static uint64_t fold(uint64_t h, const char *key, size_t key_len, const char *va
 struct measure {
     uint64_t ops;
     uint64_t ns;
+    uint64_t cpu_ns; /* user + system time of every thread of the child while timed */
     uint64_t checksum;
     uint64_t found; /* entries read (reads) */
     uint64_t disk_bytes;
@@ -562,9 +572,10 @@ static struct measure run_job(const struct workload *w, const struct backend *be
     }
     be->settle(j.db);
     syncputs_threads = w->threads;
-    uint64_t start = now_ns();
+    uint64_t start = now_ns(), cpu_start = cpu_ns();
     w->run(&j);
     j.m.ns = now_ns() - start;
+    j.m.cpu_ns = cpu_ns() - cpu_start;
     if (keep) {
         be->settle(j.db);
     }
@@ -624,6 +635,10 @@ static double us_per_op(const struct result *r) {
     return r->m.ops ? (double)r->m.ns / 1000.0 / (double)r->m.ops : 0.0;
 }
 
+static double cpu_us_per_op(const struct result *r) {
+    return r->m.ops ? (double)r->m.cpu_ns / 1000.0 / (double)r->m.ops : 0.0;
+}
+
 static const struct result *find(const struct result *rs, size_t count, const struct workload *w,
                                  const char *store) {
     for (size_t i = 0; i < count; i++) {
@@ -641,8 +656,8 @@ static double toykv_speedup(const struct result *rs, size_t count, const struct 
 }
 
 static void print_table(const struct result *rs, size_t count) {
-    printf("\n%-13s %-8s %10s %12s %9s %10s %10s\n", "workload", "store", "us/op", "ops/s",
-           "toykv x", "disk MB", "peak RSS");
+    printf("\n%-13s %-8s %10s %12s %9s %10s %10s %10s\n", "workload", "store", "us/op",
+           "ops/s", "toykv x", "disk MB", "peak RSS", "cpu us/op");
     const struct workload *last = NULL;
     for (size_t i = 0; i < count; i++) {
         const struct result *r = &rs[i];
@@ -655,11 +670,14 @@ static void print_table(const struct result *rs, size_t count) {
             continue;
         }
         double us = us_per_op(r);
-        printf("%-13s %-8s %10.3f %12.0f %9.2f %10.1f %8.1f MB\n", r->w->name, r->be->name, us,
-               us > 0 ? 1e6 / us : 0.0, toykv_speedup(rs, count, r),
-               (double)r->m.disk_bytes / 1e6, (double)r->peak_rss_bytes / 1e6);
+        printf("%-13s %-8s %10.3f %12.0f %9.2f %10.1f %8.1f MB %10.3f\n", r->w->name,
+               r->be->name, us, us > 0 ? 1e6 / us : 0.0, toykv_speedup(rs, count, r),
+               (double)r->m.disk_bytes / 1e6, (double)r->peak_rss_bytes / 1e6,
+               cpu_us_per_op(r));
     }
-    printf("\n'toykv x': the store's us/op divided by toykv's (above 1: toykv is faster).\n");
+    printf("\n'toykv x': the store's us/op divided by toykv's (above 1: toykv is faster).\n"
+           "'cpu us/op': CPU time of all the store's threads per operation (wall time\n"
+           "spent waiting for a core on a busy machine is not in it).\n");
     printf("\n%-13s %s\n", "workload", "toykv vs the faster of leveldb and rocksdb");
     last = NULL;
     for (size_t i = 0; i < count; i++) {
@@ -672,8 +690,12 @@ static void print_table(const struct result *rs, size_t count) {
         const struct result *k = find(rs, count, last, "rocksdb");
         const struct result *best = l && k ? (us_per_op(l) < us_per_op(k) ? l : k) : l ? l : k;
         if (t && best && us_per_op(t) > 0) {
-            printf("%-13s %.2fx (%s)\n", last->name, us_per_op(best) / us_per_op(t),
-                   best->be->name);
+            const struct result *best_cpu =
+                l && k ? (cpu_us_per_op(l) < cpu_us_per_op(k) ? l : k) : best;
+            printf("%-13s %.2fx (%s)   cpu time: %.2fx (%s)\n", last->name,
+                   us_per_op(best) / us_per_op(t), best->be->name,
+                   cpu_us_per_op(t) > 0 ? cpu_us_per_op(best_cpu) / cpu_us_per_op(t) : 0.0,
+                   best_cpu->be->name);
         }
     }
 }
@@ -691,19 +713,19 @@ static void write_csv(const struct result *rs, size_t count) {
         die("open %s: %s", opt.csv, strerror(errno));
     }
     fprintf(f, "workload,store,version,n,ops,seconds,us_per_op,ops_per_sec,toykv_speedup,"
-               "disk_bytes,peak_rss_bytes,checksum\n");
+               "disk_bytes,peak_rss_bytes,checksum,cpu_us_per_op\n");
     for (size_t i = 0; i < count; i++) {
         const struct result *r = &rs[i];
         if (!r->ok) {
             continue;
         }
         double us = us_per_op(r);
-        fprintf(f, "%s,%s,%s,%llu,%llu,%.6f,%.4f,%.0f,%.4f,%llu,%llu,%016llx\n", r->w->name,
+        fprintf(f, "%s,%s,%s,%llu,%llu,%.6f,%.4f,%.0f,%.4f,%llu,%llu,%016llx,%.4f\n", r->w->name,
                 r->be->name, r->be->version(), (unsigned long long)opt.n,
                 (unsigned long long)r->m.ops, (double)r->m.ns / 1e9, us,
                 us > 0 ? 1e6 / us : 0.0, toykv_speedup(rs, count, r),
                 (unsigned long long)r->m.disk_bytes, (unsigned long long)r->peak_rss_bytes,
-                (unsigned long long)(r->w->has_checksum ? r->m.checksum : 0));
+                (unsigned long long)(r->w->has_checksum ? r->m.checksum : 0), cpu_us_per_op(r));
     }
     fclose(f);
 }
