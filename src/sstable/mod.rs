@@ -25,6 +25,7 @@
 
 mod block;
 mod builder;
+mod bytes;
 mod filter;
 mod footer;
 mod index;
