@@ -7,10 +7,11 @@
 //! A seek over the whole database then costs one table seek per level instead of one per
 //! file (LevelDB's two-level iterator over its level file list does the same).
 //!
-//! The iterator owns its files (`Arc<TableFile>`), so they outlive it; it is used by one
-//! thread at a time. A table error makes it fail for good, as [`InternalIterator`] asks.
+//! The iterator holds the version it reads (an `Arc`: opening one costs no per-file work),
+//! so the files outlive it; it is used by one thread at a time. A table error makes it fail
+//! for good, as [`InternalIterator`] asks.
 
-use super::TableFile;
+use super::{TableFile, Version};
 use crate::iterators::InternalIterator;
 use crate::sstable::TableIter;
 use crate::types::{SeqNum, ValueKind};
@@ -19,8 +20,9 @@ use std::sync::Arc;
 
 /// One level's files as one sorted stream of entries.
 pub(crate) struct LevelIter {
-    /// The level's files in key order, disjoint.
-    files: Vec<Arc<TableFile>>,
+    version: Arc<Version>,
+    /// The level read; its files are in key order and disjoint.
+    level: usize,
     /// Position in `files` of the open table; meaningful while `table` is `Some`.
     file_index: usize,
     /// The cursor over the open table; `None` when unpositioned or past the end.
@@ -30,10 +32,11 @@ pub(crate) struct LevelIter {
 }
 
 impl LevelIter {
-    /// REQUIRES: `files` are one level's files, in key order and disjoint.
-    pub(crate) fn new(files: Vec<Arc<TableFile>>) -> LevelIter {
+    /// REQUIRES: `level` is 1 or deeper (one sorted run).
+    pub(crate) fn new(version: Arc<Version>, level: usize) -> LevelIter {
         LevelIter {
-            files,
+            version,
+            level,
             file_index: 0,
             table: None,
             error: None,
@@ -47,7 +50,7 @@ impl LevelIter {
         position: impl FnOnce(&mut TableIter) -> Result<()>,
     ) -> Result<()> {
         self.table = None;
-        let Some(file) = self.files.get(index) else {
+        let Some(file) = self.files().get(index) else {
             return Ok(());
         };
         let mut it = file.table.iter();
@@ -75,6 +78,10 @@ impl LevelIter {
             self.table = None;
             self.error = Some(e.duplicate());
         })
+    }
+
+    fn files(&self) -> &[Arc<TableFile>] {
+        self.version.files(self.level)
     }
 
     fn current(&self) -> Option<&TableIter> {
@@ -116,7 +123,7 @@ impl InternalIterator for LevelIter {
         self.guarded(|level| {
             // The one file that can hold the first key >= target.
             let index = level
-                .files
+                .files()
                 .partition_point(|f| f.meta.largest.as_slice() < target);
             level.open(index, |it| it.seek(target))?;
             level.skip_exhausted_files()
@@ -137,12 +144,13 @@ mod tests {
     use crate::version::test_file_with;
 
     fn level(files: &[&[(&str, SeqNum)]]) -> LevelIter {
-        let files = files
+        let added = files
             .iter()
             .enumerate()
-            .map(|(i, entries)| test_file_with(i as u64 + 1, entries))
+            .map(|(i, entries)| (2, test_file_with(i as u64 + 1, entries)))
             .collect();
-        LevelIter::new(files)
+        let version = Version::default().apply(&[], added).unwrap();
+        LevelIter::new(Arc::new(version), 2)
     }
 
     fn drain(it: &mut LevelIter) -> Vec<(String, SeqNum)> {
@@ -194,7 +202,7 @@ mod tests {
 
     #[test]
     fn an_empty_level_is_an_empty_stream() {
-        let mut it = LevelIter::new(Vec::new());
+        let mut it = LevelIter::new(Arc::new(Version::default()), 1);
         it.seek_to_first().unwrap();
         assert!(!it.valid());
         it.seek(b"x").unwrap();

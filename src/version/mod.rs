@@ -219,13 +219,15 @@ impl Version {
     /// The sources of a scan, newest first, for the merge iterator: one iterator per L0
     /// file (they overlap), then one per non-empty deeper level, which opens only the file
     /// a seek lands in. A seek so costs one table seek per L0 file and per level.
-    pub(crate) fn iterators(&self, out: &mut Vec<Box<dyn InternalIterator>>) {
+    pub(crate) fn iterators(self: &Arc<Self>, out: &mut Vec<Box<dyn InternalIterator>>) {
         let [level0, deeper @ ..] = &self.levels;
         for file in level0 {
             out.push(Box::new(file.table.iter()));
         }
-        for files in deeper.iter().filter(|files| !files.is_empty()) {
-            out.push(Box::new(LevelIter::new(files.clone())));
+        for (level, files) in (1..).zip(deeper) {
+            if !files.is_empty() {
+                out.push(Box::new(LevelIter::new(Arc::clone(self), level)));
+            }
         }
     }
 
