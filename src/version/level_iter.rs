@@ -23,6 +23,8 @@ pub(crate) struct LevelIter {
     version: Arc<Version>,
     /// The level read; its files are in key order and disjoint.
     level: usize,
+    /// The positions of the level's files this iterator reads (all of them, or one L0 file).
+    range: std::ops::Range<usize>,
     /// Position in `files` of the open table; meaningful while `table` is `Some`.
     file_index: usize,
     /// The cursor over the open table; `None` when unpositioned or past the end.
@@ -34,13 +36,22 @@ pub(crate) struct LevelIter {
 impl LevelIter {
     /// REQUIRES: `level` is 1 or deeper (one sorted run).
     pub(crate) fn new(version: Arc<Version>, level: usize) -> LevelIter {
+        let range = 0..version.files(level).len();
         LevelIter {
             version,
             level,
+            range,
             file_index: 0,
             table: None,
             error: None,
         }
+    }
+
+    /// File `index` of `level` alone (an L0 file: they overlap, so each is its own run).
+    pub(crate) fn one_file(version: Arc<Version>, level: usize, index: usize) -> LevelIter {
+        let mut it = LevelIter::new(version, level);
+        it.range = index..(index + 1).min(it.range.end);
+        it
     }
 
     /// Opens file `index` (or nothing past the last file), positioned by `position`.
@@ -53,7 +64,7 @@ impl LevelIter {
         let Some(file) = self.files().get(index) else {
             return Ok(());
         };
-        let mut it = file.table.iter();
+        let mut it = file.table()?.iter();
         position(&mut it)?;
         self.file_index = index;
         self.table = Some(it);
@@ -81,7 +92,10 @@ impl LevelIter {
     }
 
     fn files(&self) -> &[Arc<TableFile>] {
-        self.version.files(self.level)
+        self.version
+            .files(self.level)
+            .get(self.range.clone())
+            .unwrap_or_default()
     }
 
     fn current(&self) -> Option<&TableIter> {

@@ -12,10 +12,11 @@
 pub(crate) mod edit;
 mod level_iter;
 pub(crate) mod manifest;
+mod table_cache;
 
 pub(crate) use edit::{FileMeta, VersionEdit};
+pub(crate) use table_cache::TableCache;
 
-use crate::cache::BlockCache;
 use crate::env::FileSystem;
 use crate::filename::table_path;
 use crate::iterators::InternalIterator;
@@ -23,6 +24,7 @@ use crate::sstable::{Table, TableBuilder};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
 use level_iter::LevelIter;
+use parking_lot::RwLock;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,11 +32,15 @@ use std::sync::Arc;
 /// Levels 0 through 6.
 pub(crate) const NUM_LEVELS: usize = 7;
 
-/// A live sstable: its manifest entry and its open reader.
+/// A live sstable: its manifest entry and, while the table cache keeps it open, its reader.
 #[derive(Debug)]
 pub(crate) struct TableFile {
     pub meta: FileMeta,
-    pub table: Arc<Table>,
+    /// The open table; `None` while the table cache has it closed.
+    table: RwLock<Option<Arc<Table>>>,
+    /// Set on each use: the table cache's clock spares a file used since it last looked.
+    recently_used: AtomicBool,
+    tables: Arc<TableCache>,
     /// Set once a durable edit removed this file; the last reference then deletes it.
     obsolete: AtomicBool,
     /// Set when a compaction found damage in this file: compactions leave it alone.
@@ -44,20 +50,60 @@ pub(crate) struct TableFile {
 }
 
 impl TableFile {
+    /// A live file whose table `table` was just opened; it counts against the table
+    /// cache's limit from now on.
     pub(crate) fn new(
         meta: FileMeta,
         table: Arc<Table>,
         fs: Arc<dyn FileSystem>,
         path: PathBuf,
-    ) -> TableFile {
-        TableFile {
+        tables: &Arc<TableCache>,
+    ) -> Arc<TableFile> {
+        let file = Arc::new(TableFile {
             meta,
-            table,
+            table: RwLock::new(Some(table)),
+            recently_used: AtomicBool::new(true),
+            tables: Arc::clone(tables),
             obsolete: AtomicBool::new(false),
             corrupt: AtomicBool::new(false),
             fs,
             path,
+        });
+        tables.register(&file);
+        file
+    }
+
+    /// The open table, opened through the table cache when it is closed.
+    ///
+    /// # Errors
+    /// An I/O error or [`Error::Corruption`] from reopening the table.
+    pub(crate) fn table(self: &Arc<Self>) -> Result<Arc<Table>> {
+        match self.open_table() {
+            Some(table) => Ok(table),
+            None => self.tables.table(self),
         }
+    }
+
+    /// The table if it is open now (marked as used).
+    pub(crate) fn open_table(&self) -> Option<Arc<Table>> {
+        let table = self.table.read().clone();
+        if table.is_some() {
+            self.recently_used.store(true, Ordering::Relaxed);
+        }
+        table
+    }
+
+    fn set_table(&self, table: Option<Arc<Table>>) {
+        self.recently_used.store(table.is_some(), Ordering::Relaxed);
+        *self.table.write() = table;
+    }
+
+    fn fs(&self) -> &Arc<dyn FileSystem> {
+        &self.fs
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Finishes `builder` (which fsyncs the table), fsyncs `dir` so that the new name is
@@ -68,12 +114,17 @@ impl TableFile {
         fs: &Arc<dyn FileSystem>,
         dir: &Path,
         number: u64,
-        cache: Option<Arc<BlockCache>>,
+        tables: &Arc<TableCache>,
     ) -> Result<Arc<TableFile>> {
         let path = table_path(dir, number);
         let summary = builder.finish()?;
         fs.sync_dir(dir)?;
-        let table = Table::open(fs.open_random(&path)?, path.clone(), number, cache)?;
+        let table = Table::open(
+            fs.open_random(&path)?,
+            path.clone(),
+            number,
+            tables.block_cache(),
+        )?;
         let meta = FileMeta {
             number,
             size: summary.file_size,
@@ -82,12 +133,13 @@ impl TableFile {
             min_seq: summary.min_seq,
             max_seq: summary.max_seq,
         };
-        Ok(Arc::new(TableFile::new(
+        Ok(TableFile::new(
             meta,
             Arc::new(table),
             Arc::clone(fs),
             path,
-        )))
+            tables,
+        ))
     }
 
     /// Deletes the file once the last reference goes. REQUIRES: the edit removing this file
@@ -198,7 +250,7 @@ impl Version {
             if file.meta.min_seq > snapshot || !file.contains(key) {
                 continue;
             }
-            if let Some(found) = file.table.get(key, key_hash, snapshot)? {
+            if let Some(found) = file.table()?.get(key, key_hash, snapshot)? {
                 return Ok(Some(found));
             }
         }
@@ -207,7 +259,7 @@ impl Version {
             let idx = files.partition_point(|f| f.meta.largest.as_slice() < key);
             if let Some(file) = files.get(idx) {
                 if file.contains(key) {
-                    if let Some(found) = file.table.get(key, key_hash, snapshot)? {
+                    if let Some(found) = file.table()?.get(key, key_hash, snapshot)? {
                         return Ok(Some(found));
                     }
                 }
@@ -218,14 +270,14 @@ impl Version {
 
     /// The sources of a scan, newest first, for the merge iterator: one iterator per L0
     /// file (they overlap), then one per non-empty deeper level, which opens only the file
-    /// a seek lands in. A seek so costs one table seek per L0 file and per level.
+    /// a seek lands in. A seek so costs one table seek per L0 file and per level. Tables
+    /// are opened (through the table cache) by the first seek, not here.
     pub(crate) fn iterators(self: &Arc<Self>, out: &mut Vec<Box<dyn InternalIterator>>) {
-        let [level0, deeper @ ..] = &self.levels;
-        for file in level0 {
-            out.push(Box::new(file.table.iter()));
+        for index in 0..self.files(0).len() {
+            out.push(Box::new(LevelIter::one_file(Arc::clone(self), 0, index)));
         }
-        for (level, files) in (1..).zip(deeper) {
-            if !files.is_empty() {
+        for level in 1..NUM_LEVELS {
+            if !self.files(level).is_empty() {
                 out.push(Box::new(LevelIter::new(Arc::clone(self), level)));
             }
         }
@@ -260,9 +312,20 @@ pub(crate) fn test_file(number: u64, smallest: &str, largest: &str, size: u64) -
     if largest != smallest {
         entries.push((largest, 1));
     }
-    let mut file = test_file_with(number, &entries);
-    Arc::get_mut(&mut file).unwrap().meta.size = size;
-    file
+    let file = test_file_with(number, &entries);
+    let meta = FileMeta {
+        size,
+        ..file.meta.clone()
+    };
+    let tables = Arc::new(TableCache::new(None, usize::MAX));
+    let table = file.open_table().unwrap();
+    TableFile::new(
+        meta,
+        table,
+        Arc::clone(&file.fs),
+        file.path.clone(),
+        &tables,
+    )
 }
 
 /// A real (in-memory) sstable holding puts of `entries` (in internal-key order), whose
@@ -282,7 +345,8 @@ pub(crate) fn test_file_with(number: u64, entries: &[(&str, SeqNum)]) -> Arc<Tab
             .add(key.as_bytes(), *seq, ValueKind::Put, value.as_bytes())
             .unwrap();
     }
-    TableFile::finish_and_open(builder, &fs, dir, number, None).unwrap()
+    let tables = Arc::new(TableCache::new(None, usize::MAX));
+    TableFile::finish_and_open(builder, &fs, dir, number, &tables).unwrap()
 }
 
 /// Makes `dir` a closed database whose one sstable (number 1, at `level`) holds the bytes
