@@ -443,11 +443,14 @@ static void path_join(char *out, size_t cap, const char *a, const char *b) {
     }
 }
 
-static void remove_tree(const char *dir) {
+/* Walks the tree under `dir`: returns the bytes its files occupy on disk (allocated
+ * blocks, as du counts them) and, with `remove`, deletes it. */
+static uint64_t walk_tree(const char *dir, int remove) {
     DIR *d = opendir(dir);
     if (d == NULL) {
-        return;
+        return 0;
     }
+    uint64_t total = 0;
     struct dirent *e;
     char path[4096];
     while ((e = readdir(d)) != NULL) {
@@ -456,15 +459,28 @@ static void remove_tree(const char *dir) {
         }
         path_join(path, sizeof path, dir, e->d_name);
         struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            remove_tree(path);
+        if (lstat(path, &st) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            total += walk_tree(path, remove);
         } else {
-            unlink(path);
+            total += (uint64_t)st.st_blocks * 512;
+            if (remove) {
+                unlink(path);
+            }
         }
     }
     closedir(d);
-    rmdir(dir);
+    if (remove) {
+        rmdir(dir);
+    }
+    return total;
 }
+
+static void remove_tree(const char *dir) { (void)walk_tree(dir, 1); }
+
+static uint64_t disk_usage(const char *dir) { return walk_tree(dir, 0); }
 
 static void make_dirs(const char *dir) {
     char buf[4096];
@@ -479,29 +495,6 @@ static void make_dirs(const char *dir) {
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
         die("mkdir %s: %s", buf, strerror(errno));
     }
-}
-
-/* Bytes the directory's files occupy on disk (allocated blocks, as du counts them). */
-static uint64_t disk_usage(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return 0;
-    }
-    uint64_t total = 0;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        path_join(path, sizeof path, dir, e->d_name);
-        struct stat st;
-        if (lstat(path, &st) == 0) {
-            total += S_ISDIR(st.st_mode) ? disk_usage(path) : (uint64_t)st.st_blocks * 512;
-        }
-    }
-    closedir(d);
-    return total;
 }
 
 /* Copies the regular files of `from` (one level, as every store keeps them) into `to`. */

@@ -99,23 +99,55 @@ def fmt(us):
     return f"{us:.3f}"
 
 
+def ratio(table, w, field):
+    """The faster LSM's `field` over toykv's on workload w, as '1.23x' (or '–')."""
+    toykv = table.get((w, "toykv"))
+    lsm = [float(table[(w, s)][field]) for s in LSMS if (w, s) in table and table[(w, s)].get(field)]
+    if not toykv or not toykv.get(field) or not lsm or float(toykv[field]) <= 0:
+        return "–"
+    return f"{min(lsm) / float(toykv[field]):.2f}x"
+
+
 def markdown(rows, workloads, stores, table):
+    cpu = all(r.get("cpu_us_per_op") for r in rows)
     lines = [
-        "| workload | " + " | ".join(stores) + " | toykv vs the faster LSM |",
-        "|---|" + "---:|" * (len(stores) + 1),
+        "µs per operation (wall clock; lower is better) and toykv's speed relative to the "
+        "faster of LevelDB and RocksDB, by wall clock"
+        + (" and by CPU time" if cpu else "")
+        + ":",
+        "",
+        "| workload | "
+        + " | ".join(stores)
+        + " | toykv vs the faster LSM"
+        + (" | same, by CPU time |" if cpu else " |"),
+        "|---|" + "---:|" * (len(stores) + 1 + cpu),
     ]
     for w in workloads:
         cells = []
         for s in stores:
             r = table.get((w, s))
             cells.append(fmt(r["us_per_op"]) if r else "–")
-        toykv = table.get((w, "toykv"))
-        lsm = [table[(w, s)]["us_per_op"] for s in LSMS if (w, s) in table]
-        ratio = f"{min(lsm) / toykv['us_per_op']:.2f}x" if toykv and lsm else "–"
-        lines.append(f"| {w} | " + " | ".join(cells) + f" | {ratio} |")
+        extra = f" | {ratio(table, w, 'cpu_us_per_op')}" if cpu else ""
+        lines.append(f"| {w} | " + " | ".join(cells) + f" | {ratio(table, w, 'us_per_op')}{extra} |")
+    if cpu:
+        lines += [
+            "",
+            "CPU time per operation (µs, all of the store's threads):",
+            "",
+            "| workload | " + " | ".join(stores) + " |",
+            "|---|" + "---:|" * len(stores),
+        ]
+        for w in workloads:
+            cells = [
+                fmt(float(table[(w, s)]["cpu_us_per_op"])) if (w, s) in table else "–"
+                for s in stores
+            ]
+            lines.append(f"| {w} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "| workload | " + " | ".join(f"{s} disk MB / RSS MB" for s in stores) + " |",
+        "Disk (MB, allocated, after the workload and a close) / peak RSS (MB) of the process:",
+        "",
+        "| workload | " + " | ".join(stores) + " |",
         "|---|" + "---:|" * len(stores),
     ]
     for w in workloads:
