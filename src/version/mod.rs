@@ -84,6 +84,28 @@ impl TableFile {
         }
     }
 
+    /// Runs `read` on the table, opening it through the table cache when it is closed. An
+    /// open table is borrowed under its read lock, without touching its reference count:
+    /// the cheap path for point lookups, which probe a table per level.
+    ///
+    /// # Errors
+    /// An I/O error or [`Error::Corruption`] from reopening the table; `read`'s error.
+    pub(crate) fn with_table<R>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Table) -> Result<R>,
+    ) -> Result<R> {
+        {
+            let open = self.table.read();
+            if let Some(table) = open.as_ref() {
+                if !self.recently_used.load(Ordering::Relaxed) {
+                    self.recently_used.store(true, Ordering::Relaxed);
+                }
+                return read(table);
+            }
+        }
+        read(&*self.tables.table(self)?)
+    }
+
     /// The table if it is open now (marked as used).
     pub(crate) fn open_table(&self) -> Option<Arc<Table>> {
         let table = self.table.read().clone();
@@ -250,7 +272,7 @@ impl Version {
             if file.meta.min_seq > snapshot || !file.contains(key) {
                 continue;
             }
-            if let Some(found) = file.table()?.get(key, key_hash, snapshot)? {
+            if let Some(found) = file.with_table(|t| t.get(key, key_hash, snapshot))? {
                 return Ok(Some(found));
             }
         }
@@ -259,7 +281,7 @@ impl Version {
             let idx = files.partition_point(|f| f.meta.largest.as_slice() < key);
             if let Some(file) = files.get(idx) {
                 if file.contains(key) {
-                    if let Some(found) = file.table()?.get(key, key_hash, snapshot)? {
+                    if let Some(found) = file.with_table(|t| t.get(key, key_hash, snapshot))? {
                         return Ok(Some(found));
                     }
                 }
