@@ -97,9 +97,7 @@ impl TableFile {
         {
             let open = self.table.read();
             if let Some(table) = open.as_ref() {
-                if !self.recently_used.load(Ordering::Relaxed) {
-                    self.recently_used.store(true, Ordering::Relaxed);
-                }
+                self.mark_used();
                 return read(table);
             }
         }
@@ -110,9 +108,17 @@ impl TableFile {
     pub(crate) fn open_table(&self) -> Option<Arc<Table>> {
         let table = self.table.read().clone();
         if table.is_some() {
-            self.recently_used.store(true, Ordering::Relaxed);
+            self.mark_used();
         }
         table
+    }
+
+    /// Marks the file used for the table cache's clock; writes the shared flag only when
+    /// it changes, so concurrent readers do not bounce its cache line.
+    fn mark_used(&self) {
+        if !self.recently_used.load(Ordering::Relaxed) {
+            self.recently_used.store(true, Ordering::Relaxed);
+        }
     }
 
     fn set_table(&self, table: Option<Arc<Table>>) {
