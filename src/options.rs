@@ -38,7 +38,10 @@ pub struct Options {
     pub block_bytes: usize,
     /// Bloom filter bits per key; 0 builds no filter. Default 10.
     pub bloom_bits_per_key: u32,
-    /// Capacity of the shared block cache; 0 disables it. Default 8 MiB.
+    /// Capacity of the shared block cache; 0 disables it. Default 8 MiB. Tables on a file
+    /// system that maps files (the real one) are read through their map and keep verified
+    /// blocks without copying them, so the cache serves the others (as LevelDB's cache
+    /// holds no blocks of its memory-mapped tables).
     pub block_cache_bytes: usize,
     /// L0 files that trigger a compaction into L1. Default 4.
     pub l0_compaction_trigger: usize,

@@ -5,8 +5,9 @@
 //! the cache closes it to make room. The cache keeps the open files in a ring and evicts by
 //! the clock rule: a file used since the hand last passed gets a second chance, the first one
 //! not used is closed. Closing drops the file's reference to its `Table`; a reader still
-//! holding the `Arc<Table>` (a cursor, a lookup in flight) finishes with it undisturbed, so
-//! the number of open tables can exceed the limit only by what readers hold at that moment.
+//! holding the `Arc<Table>` (a cursor, a compaction's inputs) finishes with it undisturbed,
+//! so the number of open tables can exceed the limit only by what readers hold at that
+//! moment.
 //! A table is opened again (and its footer, index and filter verified again) on its next use.
 //!
 //! One cache per database, shared by every thread; opening and evicting take its lock, a
