@@ -3,7 +3,7 @@
 #
 #   make bench        N = 1,000,000, every workload: table on stdout, CSV and SVG chart in
 #                     build/bench/ (about 10 minutes on 2 cores)
-#   make bench-long   N = 10,000,000 for readrandom, seekrandom and readseq (about 30 min)
+#   make bench-long   N = 10,000,000 for readrandom, seekrandom and readseq (about 15 min)
 #   make bench-smoke  N = 10,000: it builds, every store runs every workload, and the read
 #                     checksums agree (part of `make test`; never a timing)
 #   make bench-examples  the example benchmarks (read_bench, the C and Go per-call costs)

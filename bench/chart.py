@@ -40,22 +40,23 @@ def load(path):
 def svg(rows, workloads, stores, table):
     bar_h, gap, label_w, plot_w = 14, 12, 120, 520
     group_h = bar_h * len(stores) + gap
-    legend_h = 40
+    legend_h = 58
     height = legend_h + group_h * len(workloads) + 30
     width = label_w + plot_w + 110
-    n = rows[0]["n"] if rows else "?"
+    n = f"{int(rows[0]['n']):,}" if rows else "?"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'font-family="sans-serif" font-size="11">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="10" y="16" font-size="13" font-weight="bold">'
-        f"Speed relative to the fastest store per workload (N = {escape(n)}); "
-        f"labels: microseconds per operation, lower is better</text>",
+        f"Speed relative to the fastest store, per workload (N = {escape(n)})</text>",
+        '<text x="10" y="31">Longer is faster; each bar is labelled with its microseconds '
+        "per operation (wall clock, lower is better).</text>",
     ]
     x = 10
     for s in stores:
-        out.append(f'<rect x="{x}" y="24" width="12" height="10" fill="{COLORS.get(s, "#333")}"/>')
-        out.append(f'<text x="{x + 16}" y="33">{escape(s)}</text>')
+        out.append(f'<rect x="{x}" y="40" width="12" height="10" fill="{COLORS.get(s, "#333")}"/>')
+        out.append(f'<text x="{x + 16}" y="49">{escape(s)}</text>')
         x += 90
     y = legend_h
     for w in workloads:
