@@ -109,6 +109,16 @@ def ratio(table, w, field):
     return f"{min(lsm) / float(toykv[field]):.2f}x"
 
 
+def per_store(title, workloads, stores, table, cell):
+    """A titled Markdown table: one row per workload, one `cell(row)` per store."""
+    lines = ["", title, "", "| workload | " + " | ".join(stores) + " |"]
+    lines.append("|---|" + "---:|" * len(stores))
+    for w in workloads:
+        cells = [cell(table[(w, s)]) if (w, s) in table else "–" for s in stores]
+        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(rows, workloads, stores, table):
     cpu = all(r.get("cpu_us_per_op") for r in rows)
     lines = [
@@ -131,36 +141,20 @@ def markdown(rows, workloads, stores, table):
         extra = f" | {ratio(table, w, 'cpu_us_per_op')}" if cpu else ""
         lines.append(f"| {w} | " + " | ".join(cells) + f" | {ratio(table, w, 'us_per_op')}{extra} |")
     if cpu:
-        lines += [
-            "",
+        lines += per_store(
             "CPU time per operation (µs, all of the store's threads):",
-            "",
-            "| workload | " + " | ".join(stores) + " |",
-            "|---|" + "---:|" * len(stores),
-        ]
-        for w in workloads:
-            cells = [
-                fmt(float(table[(w, s)]["cpu_us_per_op"])) if (w, s) in table else "–"
-                for s in stores
-            ]
-            lines.append(f"| {w} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
+            workloads,
+            stores,
+            table,
+            lambda r: fmt(float(r["cpu_us_per_op"])),
+        )
+    lines += per_store(
         "Disk (MB, allocated, after the workload and a close) / peak RSS (MB) of the process:",
-        "",
-        "| workload | " + " | ".join(stores) + " |",
-        "|---|" + "---:|" * len(stores),
-    ]
-    for w in workloads:
-        cells = []
-        for s in stores:
-            r = table.get((w, s))
-            cells.append(
-                f'{int(r["disk_bytes"]) / 1e6:.1f} / {int(r["peak_rss_bytes"]) / 1e6:.1f}'
-                if r
-                else "–"
-            )
-        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+        workloads,
+        stores,
+        table,
+        lambda r: f'{int(r["disk_bytes"]) / 1e6:.1f} / {int(r["peak_rss_bytes"]) / 1e6:.1f}',
+    )
     return "\n".join(lines) + "\n"
 
 
