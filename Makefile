@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: quickstart test rust-test lint bench header-check fuzz-build c-fuzz-build fuzz-ci
+.PHONY: quickstart test rust-test lint header-check fuzz-build c-fuzz-build fuzz-ci
 
 # Build libtoykv and run the C quickstart against it.
 quickstart: c-quickstart
@@ -12,8 +12,9 @@ quickstart: c-quickstart
 # hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan), then the
 # kill -9 crash harness (50 cycles per mode), then an install into a temporary prefix used
 # through pkg-config, then the Go binding (go vet, go test -race) and the Python binding
-# (pytest, pip install).
-test: rust-test c-test crash-test c-install-test go-test py-test
+# (pytest, pip install), then the side-by-side benchmark at N = 10,000 as a smoke test (it
+# builds and every store reads the same bytes).
+test: rust-test c-test crash-test c-install-test go-test py-test bench-smoke
 
 rust-test:
 	$(CARGO) build --release --examples
@@ -27,13 +28,6 @@ lint:
 header-check:
 	$(CARGO) build --release
 	git diff --exit-code -- include/toykv.h
-
-# The learning project's read benchmark, the C layer's per-call cost and the Go binding's
-# (cgo) per-call cost beside C's (numbers depend on the machine: not tests).
-bench:
-	$(CARGO) run --release --example read_bench
-	$(CARGO) run --release --example ffi_overhead
-	$(MAKE) --no-print-directory go-bench
 
 # ---- fuzzing (doc/RELIABILITY.md) ----------------------------------------------------------
 # The Rust targets in fuzz/ (cargo-fuzz, nightly) and the C API target fuzz/c/c_api.c (clang
@@ -85,3 +79,5 @@ fuzz-ci: fuzz-build c-fuzz-build
 
 include c.mk
 include bindings.mk
+# make bench, bench-long, bench-smoke, bench-examples (bench/bench.mk).
+include bench/bench.mk

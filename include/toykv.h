@@ -509,7 +509,9 @@ void toykv_options_set_block_bytes(struct toykv_options *opts, size_t v);
 void toykv_options_set_bloom_bits_per_key(struct toykv_options *opts, uint32_t v);
 
 /**
- * Capacity of the block cache in bytes; 0 disables it. Default 8 MiB.
+ * Capacity of the block cache in bytes; 0 disables it. Default 8 MiB. Sstables are read
+ * through a read-only memory map where the file system allows, and their blocks then need
+ * no cache (as with LevelDB's memory-mapped tables).
  *
  * # Safety
  * `opts` is NULL or a live options object.

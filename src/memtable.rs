@@ -10,6 +10,7 @@ use crate::iterators::InternalIterator;
 use crate::types::{compare_internal, SeqNum, ValueKind};
 use crate::Result;
 use crossbeam_skiplist::SkipMap;
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
@@ -36,6 +37,71 @@ impl PartialOrd for MemKey {
         Some(self.cmp(other))
     }
 }
+
+/// An internal key as lookups see it: stored keys and borrowed probes alike, so a lookup
+/// compares against the skiplist's keys without copying its own key into a `MemKey`.
+pub(crate) trait KeyView {
+    fn user_key(&self) -> &[u8];
+    fn seq(&self) -> SeqNum;
+}
+
+impl KeyView for MemKey {
+    fn user_key(&self) -> &[u8] {
+        &self.key
+    }
+    fn seq(&self) -> SeqNum {
+        self.seq
+    }
+}
+
+/// A borrowed internal key to look up.
+struct Probe<'a> {
+    key: &'a [u8],
+    seq: SeqNum,
+}
+
+impl KeyView for Probe<'_> {
+    fn user_key(&self) -> &[u8] {
+        self.key
+    }
+    fn seq(&self) -> SeqNum {
+        self.seq
+    }
+}
+
+impl Probe<'_> {
+    fn view(&self) -> &(dyn KeyView + '_) {
+        self
+    }
+}
+
+// The skiplist orders `MemKey`s; borrowing one as a `KeyView` keeps that order (both
+// compare with `compare_internal`), as `Borrow` requires.
+impl<'a> Borrow<dyn KeyView + 'a> for MemKey {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        self
+    }
+}
+
+impl Ord for dyn KeyView + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare_internal(self.user_key(), self.seq(), other.user_key(), other.seq())
+    }
+}
+
+impl PartialOrd for dyn KeyView + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
 
 #[derive(Debug, Clone)]
 pub(crate) struct MemValue {
@@ -102,11 +168,8 @@ impl MemTable {
 
     /// The newest version of `key` at or below `snapshot`, if this memtable has one.
     pub(crate) fn get(&self, key: &[u8], snapshot: SeqNum) -> Option<(SeqNum, ValueKind, Vec<u8>)> {
-        let probe = MemKey {
-            key: key.to_vec(),
-            seq: snapshot,
-        };
-        let entry = self.map.lower_bound(Bound::Included(&probe))?;
+        let probe = Probe { key, seq: snapshot };
+        let entry = self.map.lower_bound(Bound::Included(probe.view()))?;
         if entry.key().key != key {
             return None;
         }
@@ -146,12 +209,16 @@ impl MemTable {
             buffer: Vec::new(),
             pos: 0,
             exhausted: true,
+            chunk: FIRST_CHUNK,
         }
     }
 }
 
-/// How many entries a [`MemTableIter`] copies out of the skiplist at a time.
+/// How many entries a [`MemTableIter`] copies out of the skiplist at a time, at most; the
+/// first copy after a seek takes `FIRST_CHUNK` (a seek that reads a few entries copies a
+/// few), and each next one twice as many.
 const CHUNK: usize = 64;
+const FIRST_CHUNK: usize = 4;
 
 /// A cursor over a memtable. It copies entries out in small chunks, resuming after the last
 /// key copied, so it holds no borrow of the skiplist and can be moved between threads.
@@ -161,19 +228,24 @@ pub(crate) struct MemTableIter {
     pos: usize,
     /// No entries exist past the end of `buffer`.
     exhausted: bool,
+    /// Entries the next copy takes.
+    chunk: usize,
 }
 
 impl MemTableIter {
-    fn fill(&mut self, from: Bound<&MemKey>) {
-        let chunk: Vec<(MemKey, MemValue)> = self
-            .mem
-            .map
-            .range((from, Bound::Unbounded))
-            .take(CHUNK)
-            .map(|e| (e.key().clone(), e.value().clone()))
-            .collect();
-        self.exhausted = chunk.len() < CHUNK;
-        self.buffer = chunk;
+    /// Copies the next `self.chunk` entries from `from` on, and doubles the next chunk.
+    fn fill(&mut self, from: Bound<&(dyn KeyView + '_)>) {
+        let want = self.chunk;
+        self.chunk = (want * 2).min(CHUNK);
+        self.buffer.clear();
+        self.buffer.extend(
+            self.mem
+                .map
+                .range::<dyn KeyView, _>((from, Bound::Unbounded))
+                .take(want)
+                .map(|e| (e.key().clone(), e.value().clone())),
+        );
+        self.exhausted = self.buffer.len() < want;
         self.pos = 0;
     }
 
@@ -215,15 +287,17 @@ impl InternalIterator for MemTableIter {
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
-        let probe = MemKey {
-            key: target.to_vec(),
+        let probe = Probe {
+            key: target,
             seq: SeqNum::MAX,
         };
-        self.fill(Bound::Included(&probe));
+        self.chunk = FIRST_CHUNK;
+        self.fill(Bound::Included(probe.view()));
         Ok(())
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
+        self.chunk = FIRST_CHUNK;
         self.fill(Bound::Unbounded);
         Ok(())
     }

@@ -38,7 +38,10 @@ pub struct Options {
     pub block_bytes: usize,
     /// Bloom filter bits per key; 0 builds no filter. Default 10.
     pub bloom_bits_per_key: u32,
-    /// Capacity of the shared block cache; 0 disables it. Default 8 MiB.
+    /// Capacity of the shared block cache; 0 disables it. Default 8 MiB. Tables on a file
+    /// system that maps files (the real one) are read through their map and keep verified
+    /// blocks without copying them, so the cache serves the others (as LevelDB's cache
+    /// holds no blocks of its memory-mapped tables).
     pub block_cache_bytes: usize,
     /// L0 files that trigger a compaction into L1. Default 4.
     pub l0_compaction_trigger: usize,
@@ -57,6 +60,10 @@ pub struct Options {
     /// A manifest larger than this is replaced by a fresh one holding one snapshot record.
     /// Default 4 MiB.
     pub max_manifest_bytes: u64,
+    /// Sstables kept open at once (file descriptor, map, index and filter in memory); the
+    /// least recently used are closed past it and reopened when next read. Default 1,000
+    /// (LevelDB's); at least 1.
+    pub max_open_files: usize,
     /// The file system the database lives on. Default: the real one.
     pub fs: Arc<dyn FileSystem>,
 }
@@ -79,6 +86,7 @@ impl Default for Options {
             level_size_ratio: 10,
             target_file_bytes: 2 << 20,
             max_manifest_bytes: 4 << 20,
+            max_open_files: 1000,
             fs: Arc::new(PosixFs),
         }
     }
@@ -104,6 +112,9 @@ impl Options {
             return Err(Error::invalid(
                 "level1_bytes and target_file_bytes must be at least 1",
             ));
+        }
+        if self.max_open_files == 0 {
+            return Err(Error::invalid("max_open_files must be at least 1"));
         }
         if self.level_size_ratio < 2 {
             return Err(Error::invalid(format!(

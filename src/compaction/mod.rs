@@ -194,11 +194,11 @@ fn write_outputs(db: &DbInner, task: &Task) -> Result<Vec<Arc<TableFile>>> {
 
 fn merge_into(db: &DbInner, task: &Task, writer: &mut OutputWriter<'_>) -> Result<()> {
     // Inputs are ordered newest source first (L0 newest first, then deeper levels).
-    let children: Vec<Box<dyn InternalIterator>> = task
+    let children = task
         .inputs
         .iter()
-        .map(|(_, f)| Box::new(f.table.iter()) as Box<dyn InternalIterator>)
-        .collect();
+        .map(|(_, f)| Ok(Box::new(f.table()?.iter()) as Box<dyn InternalIterator>))
+        .collect::<Result<Vec<_>>>()?;
     let mut merged = MergeIterator::new(children);
     merged.seek_to_first()?;
     let oldest_snapshot = db.oldest_snapshot();
@@ -301,7 +301,7 @@ impl OutputWriter<'_> {
             return Ok(());
         };
         let db = self.db;
-        let file = TableFile::finish_and_open(builder, &db.fs, &db.dir, number, db.cache.clone())?;
+        let file = TableFile::finish_and_open(builder, &db.fs, &db.dir, number, &db.tables)?;
         db.stats
             .compaction_bytes_written
             .fetch_add(file.meta.size, Ordering::Relaxed);

@@ -43,7 +43,7 @@ use crate::iterators::InternalIterator;
 use crate::sstable::TableBuilder;
 use crate::types::SeqNum;
 use crate::version::manifest::ManifestWriter;
-use crate::version::{FileMeta, TableFile, VersionEdit};
+use crate::version::{FileMeta, TableCache, TableFile, VersionEdit};
 use crate::wal::Wal;
 use crate::{Error, Result};
 use std::io::Read;
@@ -325,8 +325,10 @@ impl<'a> Target<'a> {
         let Some(table) = builder else {
             return Ok(None);
         };
-        // Fsyncs the table and the directory, and reads it back once.
-        let file = TableFile::finish_and_open(table, self.fs, self.dir, number, None)?;
+        // Fsyncs the table and the directory, and reads it back once (through a table cache
+        // of its own: the table belongs to the checkpoint, not to this database).
+        let tables = Arc::new(TableCache::new(None, 1));
+        let file = TableFile::finish_and_open(table, self.fs, self.dir, number, &tables)?;
         Ok(Some(file.meta.clone()))
     }
 

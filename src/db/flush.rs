@@ -6,14 +6,13 @@
 //! any point leaves either the WAL (replayed on open) or the sstable (named by the manifest).
 
 use super::{DbInner, SuperVersion};
-use crate::cache::BlockCache;
 use crate::compaction::{self, policy};
 use crate::env::FileSystem;
 use crate::filename::{table_path, wal_path};
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::sstable::TableBuilder;
-use crate::version::{TableFile, VersionEdit};
+use crate::version::{TableCache, TableFile, VersionEdit};
 use crate::{Error, Result};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -190,14 +189,7 @@ impl DbInner {
 
     /// Writes `mem` to sstable `number` (see [`write_table`]) and counts the bytes.
     pub(crate) fn build_table(&self, mem: &MemTable, number: u64) -> Result<Arc<TableFile>> {
-        let file = write_table(
-            &self.fs,
-            &self.dir,
-            &self.opts,
-            self.cache.as_ref(),
-            mem,
-            number,
-        )?;
+        let file = write_table(&self.fs, &self.dir, &self.opts, &self.tables, mem, number)?;
         self.stats
             .flush_bytes_written
             .fetch_add(file.meta.size, Ordering::Relaxed);
@@ -211,7 +203,7 @@ pub(crate) fn write_table(
     fs: &Arc<dyn FileSystem>,
     dir: &Path,
     opts: &Options,
-    cache: Option<&Arc<BlockCache>>,
+    tables: &Arc<TableCache>,
     mem: &MemTable,
     number: u64,
 ) -> Result<Arc<TableFile>> {
@@ -219,7 +211,7 @@ pub(crate) fn write_table(
     let built = (|| {
         let mut builder = TableBuilder::new(fs.create(&path)?, path.clone(), opts.table_options());
         mem.for_each(|key, seq, kind, value| builder.add(key, seq, kind, value))?;
-        TableFile::finish_and_open(builder, fs, dir, number, cache.cloned())
+        TableFile::finish_and_open(builder, fs, dir, number, tables)
     })();
     if built.is_err() {
         let _ = fs.remove(&path);

@@ -32,7 +32,7 @@ use crate::options::Options;
 use crate::snapshot::Snapshot;
 use crate::types::{check_key, SeqNum, ValueKind};
 use crate::version::manifest::ManifestWriter;
-use crate::version::{Version, VersionEdit};
+use crate::version::{TableCache, Version, VersionEdit};
 use crate::wal::Wal;
 use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -189,6 +189,8 @@ pub(crate) struct DbInner {
     pub opts: Options,
     pub fs: Arc<dyn FileSystem>,
     pub cache: Option<Arc<BlockCache>>,
+    /// Which sstables are open, at most `max_open_files` of them.
+    pub tables: Arc<TableCache>,
     lock: Mutex<Option<Box<dyn FileLock>>>,
     current: RwLock<Arc<SuperVersion>>,
     pub(crate) writer: Mutex<WriterState>,

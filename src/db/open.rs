@@ -21,7 +21,7 @@ use crate::options::Options;
 use crate::sstable::Table;
 use crate::types::SeqNum;
 use crate::version::manifest::{self, ManifestWriter, RecoveredManifest};
-use crate::version::{inconsistent, TableFile, Version, VersionEdit};
+use crate::version::{inconsistent, TableCache, TableFile, Version, VersionEdit};
 use crate::wal::{self, ReplayEnd, ReplayFrom, Wal};
 use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -70,6 +70,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
 
     let cache =
         (opts.block_cache_bytes > 0).then(|| Arc::new(BlockCache::new(opts.block_cache_bytes)));
+    let tables = Arc::new(TableCache::new(cache.clone(), opts.max_open_files));
     let names = fs.list(dir)?;
     let highest_number = names
         .iter()
@@ -82,7 +83,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
     let mut next_file = recovered.next_file_number.max(highest_number + 1);
 
     let manifest_path = dir.join(filename::manifest_name(recovered.manifest_number));
-    let mut tables = Vec::new();
+    let mut live = Vec::new();
     for (level, meta) in &recovered.files {
         let path = table_path(dir, meta.number);
         let table = Table::open(
@@ -91,11 +92,17 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
             meta.number,
             cache.clone(),
         )?;
-        let file = TableFile::new(meta.clone(), Arc::new(table), Arc::clone(&fs), path);
-        tables.push((*level, Arc::new(file)));
+        let file = TableFile::new(
+            meta.clone(),
+            Arc::new(table),
+            Arc::clone(&fs),
+            path,
+            &tables,
+        );
+        live.push((*level, file));
     }
     let mut version = Version::default()
-        .apply(&[], tables)
+        .apply(&[], live)
         .map_err(|reason| inconsistent(&manifest_path, reason))?;
 
     // Replay every WAL the manifest does not cover, oldest first, into L0 sstables.
@@ -135,7 +142,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
                 // written here becomes live at once, with the new manifest below. A
                 // read-only open keeps everything in memory instead.
                 if !opts.read_only && mem.approximate_bytes() >= limit {
-                    let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
+                    let file = write_table(&fs, dir, &opts, &tables, &mem, next_file)?;
                     next_file += 1;
                     version = add_l0(&version, file, &manifest_path)?;
                     mem = MemTable::new(0);
@@ -160,7 +167,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         (mem, None, None, recovered.log_number)
     } else {
         if !mem.is_empty() {
-            let file = write_table(&fs, dir, &opts, cache.as_ref(), &mem, next_file)?;
+            let file = write_table(&fs, dir, &opts, &tables, &mem, next_file)?;
             next_file += 1;
             version = add_l0(&version, file, &manifest_path)?;
         }
@@ -186,6 +193,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         dir: dir.to_path_buf(),
         fs,
         cache,
+        tables,
         lock: Mutex::new(Some(lock)),
         current: RwLock::new(Arc::new(SuperVersion {
             mem: Arc::new(active_mem),

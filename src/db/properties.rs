@@ -67,7 +67,7 @@ fn stats(db: &DbInner) -> String {
     let (filter_checks, filter_negatives) = sv
         .version
         .all_files()
-        .map(|(_, f)| f.table.filter_stats())
+        .filter_map(|(_, f)| f.open_table().map(|t| t.filter_stats()))
         .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
     let (hits, misses) = db.cache.as_ref().map_or((0, 0), |c| (c.hits(), c.misses()));
     let user = db.stats.user_bytes_written.load(Ordering::Relaxed);
@@ -124,6 +124,11 @@ fn stats(db: &DbInner) -> String {
     );
     background_errors(db, &mut out);
     let _ = writeln!(out, "block cache: {hits} hits, {misses} misses");
+    let (open_tables, max_open_files) = db.tables.usage();
+    let _ = writeln!(
+        out,
+        "open tables: {open_tables} (max_open_files {max_open_files})"
+    );
     let _ = writeln!(
         out,
         "bloom filter: {filter_checks} checks, {filter_negatives} reads avoided"

@@ -93,6 +93,33 @@ pub trait RandomAccessFile: Send + Sync + std::fmt::Debug {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The whole file mapped into memory, where this file system maps files, so that
+    /// readers take slices instead of copies. `Ok(None)`: read with `read_exact_at`.
+    /// REQUIRES: the file is never written again while mapped (sstables are immutable).
+    fn map(&self) -> Result<Option<Arc<MappedFile>>> {
+        Ok(None)
+    }
+}
+
+/// A read-only memory map of a whole immutable file.
+pub struct MappedFile {
+    map: memmap2::Mmap,
+}
+
+impl MappedFile {
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("len", &self.map.len())
+            .finish()
+    }
 }
 
 /// Holds a lock taken by [`FileSystem::lock`] until dropped.

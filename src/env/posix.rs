@@ -1,6 +1,6 @@
 //! The real file system: `std::fs` plus `fcntl` record locks and directory fsync from libc.
 
-use super::{FileLock, FileSystem, RandomAccessFile, WritableFile};
+use super::{FileLock, FileSystem, MappedFile, RandomAccessFile, WritableFile};
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -200,6 +200,21 @@ impl RandomAccessFile for PosixRandom {
 
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn map(&self) -> Result<Option<Arc<MappedFile>>> {
+        if self.len == 0 {
+            return Ok(None); // an empty mapping is an error, and there is nothing to read
+        }
+        // SAFETY: the mapping is read-only and only ever read as bytes. The file is an
+        // sstable: written once, fsynced and never modified or truncated afterwards
+        // (toykv only creates and unlinks tables, and an unlinked file stays mapped), so
+        // the bytes cannot change under the reader. Another process writing to the
+        // database's files is outside the contract (the LOCK file keeps other toykv
+        // processes out).
+        let map = unsafe { memmap2::Mmap::map(&self.file) }
+            .map_err(|e| Error::io("mmap", &self.path, e))?;
+        Ok(Some(Arc::new(MappedFile { map })))
     }
 }
 

@@ -108,7 +108,9 @@ pub unsafe extern "C" fn toykv_options_set_bloom_bits_per_key(opts: *mut toykv_o
     guard_value((), || unsafe { set(opts, |o| o.bloom_bits_per_key = v) })
 }
 
-/// Capacity of the block cache in bytes; 0 disables it. Default 8 MiB.
+/// Capacity of the block cache in bytes; 0 disables it. Default 8 MiB. Sstables are read
+/// through a read-only memory map where the file system allows, and their blocks then need
+/// no cache (as with LevelDB's memory-mapped tables).
 ///
 /// # Safety
 /// `opts` is NULL or a live options object.

@@ -23,6 +23,7 @@
 //! After that it is immutable and shared between threads as `Arc<Block>`. A [`BlockIter`]
 //! is one reader's cursor over it.
 
+use super::bytes::BlockBytes;
 use super::{checksum, FormatVersion};
 use crate::coding::{put_u32, put_varint, varint_len, Decoder};
 use crate::error::DecodeError;
@@ -207,7 +208,7 @@ pub(crate) struct BlockBounds<'a> {
 /// A decoded, checksum-verified data block of either format version.
 pub(crate) struct Block {
     /// The block's contents without the trailer: entries, restart array, count.
-    data: Vec<u8>,
+    data: BlockBytes,
     format: FormatVersion,
     /// Where the restart array (v1: the offsets array) starts; entries occupy
     /// `data[..restarts_start]`.
@@ -248,12 +249,13 @@ impl Block {
     /// checksum does not match, the structure is malformed or the entries fall outside
     /// `bounds`.
     pub(crate) fn from_disk(
-        mut raw: Vec<u8>,
+        raw: impl Into<BlockBytes>,
         format: FormatVersion,
         bounds: Option<BlockBounds<'_>>,
         path: &Path,
         offset: u64,
     ) -> Result<Block> {
+        let mut raw = raw.into();
         let contents_len = raw.len().checked_sub(BLOCK_TRAILER_LEN).ok_or_else(|| {
             Error::corruption(path, offset, "data block shorter than its checksum")
         })?;
@@ -283,10 +285,11 @@ impl Block {
     ///
     /// A [`DecodeError`] naming the first malformed field.
     pub(crate) fn decode(
-        data: Vec<u8>,
+        data: impl Into<BlockBytes>,
         format: FormatVersion,
         bounds: Option<BlockBounds<'_>>,
     ) -> Result<Block, DecodeError> {
+        let data = data.into();
         let bad = |field: &'static str, offset: usize| DecodeError { field, offset };
         let count_field = match format {
             FormatVersion::V1 => "block entry count",
@@ -391,7 +394,7 @@ impl Block {
 
     /// Bytes of memory this block holds, what the block cache charges for it.
     pub(crate) fn charge(&self) -> usize {
-        self.data.capacity() + std::mem::size_of::<Block>()
+        self.data.heap_bytes() + std::mem::size_of::<Block>()
     }
 
     /// The bytes at `range` of the block; empty if out of range.
@@ -793,7 +796,7 @@ mod tests {
         }
         // A seek lands on the first entry at or after the target, wherever the restarts are.
         let mut it = BlockIter::new(Arc::new(
-            Block::decode(block.data.clone(), block.format, None).unwrap(),
+            Block::decode(block.data.to_vec(), block.format, None).unwrap(),
         ));
         for (i, &(k, s, _, _)) in ENTRIES.iter().enumerate() {
             it.seek(k, s).unwrap();

@@ -25,6 +25,7 @@
 
 mod block;
 mod builder;
+mod bytes;
 mod filter;
 mod footer;
 mod index;
@@ -37,6 +38,7 @@ pub(crate) use block::{Block, BlockIter};
 pub(crate) use builder::TableBuilder;
 pub(crate) use filter::FILTER_BUCKET_BYTES;
 pub(crate) use footer::{Footer, FOOTER_LEN, TABLE_MAGIC};
+pub(crate) use iter::TableIter;
 pub(crate) use reader::Table;
 
 use crate::types::SeqNum;

@@ -34,6 +34,24 @@ fn open(path: &Path, cache: Option<Arc<BlockCache>>) -> Result<Arc<Table>> {
     Table::open(file, path.to_path_buf(), 1, cache).map(Arc::new)
 }
 
+/// A file that is never mapped, so its table reads blocks with pread through the cache.
+#[derive(Debug)]
+struct Unmapped(Arc<dyn RandomAccessFile>);
+
+impl RandomAccessFile for Unmapped {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.0.read_exact_at(buf, offset)
+    }
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+fn open_unmapped(path: &Path, cache: Option<Arc<BlockCache>>) -> Result<Arc<Table>> {
+    let file = Arc::new(Unmapped(PosixFs.open_random(path)?));
+    Table::open(file, path.to_path_buf(), 1, cache).map(Arc::new)
+}
+
 fn get(t: &Table, key: &[u8], snapshot: SeqNum) -> Result<Option<(SeqNum, ValueKind, Vec<u8>)>> {
     t.get(key, key_hash(key), snapshot)
 }
@@ -322,7 +340,7 @@ fn the_block_cache_serves_repeat_reads_and_capacity_zero_or_none_works() {
     let entries = many_versions();
     let (path, _) = build(dir.path(), "c.sst", TableOptions::default(), &entries);
     let cache = Arc::new(BlockCache::new(1 << 20));
-    let table = open(&path, Some(Arc::clone(&cache))).unwrap();
+    let table = open_unmapped(&path, Some(Arc::clone(&cache))).unwrap();
     get(&table, b"key00100", SeqNum::MAX).unwrap().unwrap();
     assert_eq!((cache.hits(), cache.misses()), (0, 1));
     get(&table, b"key00100", SeqNum::MAX).unwrap().unwrap();
@@ -341,7 +359,7 @@ fn the_block_cache_serves_repeat_reads_and_capacity_zero_or_none_works() {
 
     // A cache smaller than the table keeps to its capacity.
     let small = Arc::new(BlockCache::new(64 << 10));
-    let table = open(&path, Some(Arc::clone(&small))).unwrap();
+    let table = open_unmapped(&path, Some(Arc::clone(&small))).unwrap();
     let mut it = table.iter();
     it.seek_to_first().unwrap();
     assert_eq!(drain(&mut it).unwrap(), entries);
@@ -353,7 +371,7 @@ fn the_block_cache_serves_repeat_reads_and_capacity_zero_or_none_works() {
     );
 
     for cache in [None, Some(Arc::new(BlockCache::new(0)))] {
-        let table = open(&path, cache).unwrap();
+        let table = open_unmapped(&path, cache).unwrap();
         for i in (0..3000u64).step_by(101) {
             let key = format!("key{i:05}").into_bytes();
             assert_eq!(
@@ -362,6 +380,42 @@ fn the_block_cache_serves_repeat_reads_and_capacity_zero_or_none_works() {
             );
         }
     }
+}
+
+#[test]
+fn a_mapped_table_verifies_each_block_before_its_first_use_and_needs_no_cache() {
+    let dir = TempDir::new().unwrap();
+    let entries = many_versions();
+    let (path, _) = build(dir.path(), "m.sst", TableOptions::default(), &entries);
+    let cache = Arc::new(BlockCache::new(1 << 20));
+    let table = open(&path, Some(Arc::clone(&cache))).unwrap();
+    // Damage the first data block after the table is open: the map shows the new bytes,
+    // and the first read of that block must notice.
+    {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut byte = [0u8; 1];
+        file.read_exact_at(&mut byte, 20).unwrap();
+        file.write_all_at(&[byte[0] ^ 0x40], 20).unwrap();
+    }
+    let first_key = entries[0].0.clone();
+    let err = get(&table, &first_key, SeqNum::MAX).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corruption, "{err}");
+    // Other blocks verify and read correctly, repeatedly, without the block cache.
+    for _ in 0..2 {
+        for i in (1000..3000u64).step_by(97) {
+            let key = format!("key{i:05}").into_bytes();
+            assert_eq!(
+                get(&table, &key, 25_000).unwrap(),
+                model_get(&entries, &key, 25_000)
+            );
+        }
+    }
+    assert_eq!((cache.hits(), cache.misses()), (0, 0));
 }
 
 #[test]

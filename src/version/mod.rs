@@ -10,17 +10,21 @@
 //! deeper each hold one sorted run of non-overlapping files, ordered by key.
 
 pub(crate) mod edit;
+mod level_iter;
 pub(crate) mod manifest;
+mod table_cache;
 
 pub(crate) use edit::{FileMeta, VersionEdit};
+pub(crate) use table_cache::TableCache;
 
-use crate::cache::BlockCache;
 use crate::env::FileSystem;
 use crate::filename::table_path;
 use crate::iterators::InternalIterator;
 use crate::sstable::{Table, TableBuilder};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
+use level_iter::LevelIter;
+use parking_lot::RwLock;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,11 +32,15 @@ use std::sync::Arc;
 /// Levels 0 through 6.
 pub(crate) const NUM_LEVELS: usize = 7;
 
-/// A live sstable: its manifest entry and its open reader.
+/// A live sstable: its manifest entry and, while the table cache keeps it open, its reader.
 #[derive(Debug)]
 pub(crate) struct TableFile {
     pub meta: FileMeta,
-    pub table: Arc<Table>,
+    /// The open table; `None` while the table cache has it closed.
+    table: RwLock<Option<Arc<Table>>>,
+    /// Set on each use: the table cache's clock spares a file used since it last looked.
+    recently_used: AtomicBool,
+    tables: Arc<TableCache>,
     /// Set once a durable edit removed this file; the last reference then deletes it.
     obsolete: AtomicBool,
     /// Set when a compaction found damage in this file: compactions leave it alone.
@@ -42,20 +50,88 @@ pub(crate) struct TableFile {
 }
 
 impl TableFile {
+    /// A live file whose table `table` was just opened; it counts against the table
+    /// cache's limit from now on.
     pub(crate) fn new(
         meta: FileMeta,
         table: Arc<Table>,
         fs: Arc<dyn FileSystem>,
         path: PathBuf,
-    ) -> TableFile {
-        TableFile {
+        tables: &Arc<TableCache>,
+    ) -> Arc<TableFile> {
+        let file = Arc::new(TableFile {
             meta,
-            table,
+            table: RwLock::new(Some(table)),
+            recently_used: AtomicBool::new(true),
+            tables: Arc::clone(tables),
             obsolete: AtomicBool::new(false),
             corrupt: AtomicBool::new(false),
             fs,
             path,
+        });
+        tables.register(&file);
+        file
+    }
+
+    /// The open table, opened through the table cache when it is closed.
+    ///
+    /// # Errors
+    /// An I/O error or [`Error::Corruption`] from reopening the table.
+    pub(crate) fn table(self: &Arc<Self>) -> Result<Arc<Table>> {
+        match self.open_table() {
+            Some(table) => Ok(table),
+            None => self.tables.table(self),
         }
+    }
+
+    /// Runs `read` on the table, opening it through the table cache when it is closed. An
+    /// open table is borrowed under its read lock, without touching its reference count:
+    /// the cheap path for point lookups, which probe a table per level.
+    ///
+    /// # Errors
+    /// An I/O error or [`Error::Corruption`] from reopening the table; `read`'s error.
+    pub(crate) fn with_table<R>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Table) -> Result<R>,
+    ) -> Result<R> {
+        {
+            let open = self.table.read();
+            if let Some(table) = open.as_ref() {
+                self.mark_used();
+                return read(table);
+            }
+        }
+        read(&*self.tables.table(self)?)
+    }
+
+    /// The table if it is open now (marked as used).
+    pub(crate) fn open_table(&self) -> Option<Arc<Table>> {
+        let table = self.table.read().clone();
+        if table.is_some() {
+            self.mark_used();
+        }
+        table
+    }
+
+    /// Marks the file used for the table cache's clock; writes the shared flag only when
+    /// it changes, so concurrent readers do not bounce its cache line.
+    fn mark_used(&self) {
+        if !self.recently_used.load(Ordering::Relaxed) {
+            self.recently_used.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn set_table(&self, table: Option<Arc<Table>>) {
+        self.recently_used.store(table.is_some(), Ordering::Relaxed);
+        *self.table.write() = table;
+    }
+
+    fn fs(&self) -> &Arc<dyn FileSystem> {
+        &self.fs
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Finishes `builder` (which fsyncs the table), fsyncs `dir` so that the new name is
@@ -66,12 +142,17 @@ impl TableFile {
         fs: &Arc<dyn FileSystem>,
         dir: &Path,
         number: u64,
-        cache: Option<Arc<BlockCache>>,
+        tables: &Arc<TableCache>,
     ) -> Result<Arc<TableFile>> {
         let path = table_path(dir, number);
         let summary = builder.finish()?;
         fs.sync_dir(dir)?;
-        let table = Table::open(fs.open_random(&path)?, path.clone(), number, cache)?;
+        let table = Table::open(
+            fs.open_random(&path)?,
+            path.clone(),
+            number,
+            tables.block_cache(),
+        )?;
         let meta = FileMeta {
             number,
             size: summary.file_size,
@@ -80,12 +161,13 @@ impl TableFile {
             min_seq: summary.min_seq,
             max_seq: summary.max_seq,
         };
-        Ok(Arc::new(TableFile::new(
+        Ok(TableFile::new(
             meta,
             Arc::new(table),
             Arc::clone(fs),
             path,
-        )))
+            tables,
+        ))
     }
 
     /// Deletes the file once the last reference goes. REQUIRES: the edit removing this file
@@ -196,7 +278,7 @@ impl Version {
             if file.meta.min_seq > snapshot || !file.contains(key) {
                 continue;
             }
-            if let Some(found) = file.table.get(key, key_hash, snapshot)? {
+            if let Some(found) = file.with_table(|t| t.get(key, key_hash, snapshot))? {
                 return Ok(Some(found));
             }
         }
@@ -205,7 +287,7 @@ impl Version {
             let idx = files.partition_point(|f| f.meta.largest.as_slice() < key);
             if let Some(file) = files.get(idx) {
                 if file.contains(key) {
-                    if let Some(found) = file.table.get(key, key_hash, snapshot)? {
+                    if let Some(found) = file.with_table(|t| t.get(key, key_hash, snapshot))? {
                         return Ok(Some(found));
                     }
                 }
@@ -214,10 +296,18 @@ impl Version {
         Ok(None)
     }
 
-    /// One iterator per file, newest source first, for the merge iterator.
-    pub(crate) fn iterators(&self, out: &mut Vec<Box<dyn InternalIterator>>) {
-        for (_, file) in self.all_files() {
-            out.push(Box::new(file.table.iter()));
+    /// The sources of a scan, newest first, for the merge iterator: one iterator per L0
+    /// file (they overlap), then one per non-empty deeper level, which opens only the file
+    /// a seek lands in. A seek so costs one table seek per L0 file and per level. Tables
+    /// are opened (through the table cache) by the first seek, not here.
+    pub(crate) fn iterators(self: &Arc<Self>, out: &mut Vec<Box<dyn InternalIterator>>) {
+        for index in 0..self.files(0).len() {
+            out.push(Box::new(LevelIter::one_file(Arc::clone(self), 0, index)));
+        }
+        for level in 1..NUM_LEVELS {
+            if !self.files(level).is_empty() {
+                out.push(Box::new(LevelIter::new(Arc::clone(self), level)));
+            }
         }
     }
 
@@ -246,6 +336,30 @@ pub(crate) fn inconsistent(path: &std::path::Path, reason: String) -> Error {
 /// to `size`: versions for policy tests.
 #[cfg(test)]
 pub(crate) fn test_file(number: u64, smallest: &str, largest: &str, size: u64) -> Arc<TableFile> {
+    let mut entries = vec![(smallest, 2)];
+    if largest != smallest {
+        entries.push((largest, 1));
+    }
+    let file = test_file_with(number, &entries);
+    let meta = FileMeta {
+        size,
+        ..file.meta.clone()
+    };
+    let tables = Arc::new(TableCache::new(None, usize::MAX));
+    let table = file.open_table().unwrap();
+    TableFile::new(
+        meta,
+        table,
+        Arc::clone(&file.fs),
+        file.path.clone(),
+        &tables,
+    )
+}
+
+/// A real (in-memory) sstable holding puts of `entries` (in internal-key order), whose
+/// values are the key followed by the sequence number.
+#[cfg(test)]
+pub(crate) fn test_file_with(number: u64, entries: &[(&str, SeqNum)]) -> Arc<TableFile> {
     use crate::env::FaultFs;
     use crate::sstable::TableOptions;
     let fs: Arc<dyn FileSystem> = Arc::new(FaultFs::new());
@@ -253,17 +367,14 @@ pub(crate) fn test_file(number: u64, smallest: &str, largest: &str, size: u64) -
     fs.create_dir_all(dir).unwrap();
     let path = table_path(dir, number);
     let mut builder = TableBuilder::new(fs.create(&path).unwrap(), path, TableOptions::default());
-    builder
-        .add(smallest.as_bytes(), 2, ValueKind::Put, b"")
-        .unwrap();
-    if largest != smallest {
+    for (key, seq) in entries {
+        let value = format!("{key}{seq}");
         builder
-            .add(largest.as_bytes(), 1, ValueKind::Put, b"")
+            .add(key.as_bytes(), *seq, ValueKind::Put, value.as_bytes())
             .unwrap();
     }
-    let mut file = TableFile::finish_and_open(builder, &fs, dir, number, None).unwrap();
-    Arc::get_mut(&mut file).unwrap().meta.size = size;
-    file
+    let tables = Arc::new(TableCache::new(None, usize::MAX));
+    TableFile::finish_and_open(builder, &fs, dir, number, &tables).unwrap()
 }
 
 /// Makes `dir` a closed database whose one sstable (number 1, at `level`) holds the bytes
