@@ -141,7 +141,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
                 // needs no more memory than a memtable however large the batch: every file
                 // written here becomes live at once, with the new manifest below. A
                 // read-only open keeps everything in memory instead.
-                if !opts.read_only && mem.approximate_bytes() >= limit {
+                if !opts.read_only && mem.memory_usage() >= limit {
                     let file = write_table(&fs, dir, &opts, &tables, &mem, next_file)?;
                     next_file += 1;
                     version = add_l0(&version, file, &manifest_path)?;

@@ -62,7 +62,7 @@ fn stats(db: &DbInner) -> String {
     }
     let memtable_bytes: usize = std::iter::once(&sv.mem)
         .chain(sv.frozen.iter())
-        .map(|m| m.approximate_bytes())
+        .map(|m| m.memory_usage())
         .sum();
     let (filter_checks, filter_negatives) = sv
         .version

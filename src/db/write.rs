@@ -187,7 +187,7 @@ impl DbInner {
         let result = loop {
             let sv = self.current();
             let l0_full = sv.version.files(0).len() >= self.opts.l0_stop_trigger;
-            let full = sv.mem.approximate_bytes() >= limit;
+            let full = sv.mem.memory_usage() >= limit;
             if !l0_full && !full {
                 break Ok(());
             }
