@@ -86,6 +86,8 @@ impl WriteBatch {
         check_key(key)?;
         check_value(value)?;
         self.charge = check_room(self.charge, key.len() + value.len())?;
+        // One growth at most: the kind, two varints of up to 5 bytes, the key and the value.
+        self.rep.reserve(11 + key.len() + value.len());
         put_u8(&mut self.rep, ValueKind::Put as u8);
         put_len_prefixed(&mut self.rep, key);
         put_len_prefixed(&mut self.rep, value);
@@ -103,6 +105,7 @@ impl WriteBatch {
     pub fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
         self.charge = check_room(self.charge, key.len())?;
+        self.rep.reserve(6 + key.len());
         put_u8(&mut self.rep, ValueKind::Delete as u8);
         put_len_prefixed(&mut self.rep, key);
         self.count += 1;

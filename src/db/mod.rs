@@ -14,6 +14,7 @@
 mod checkpoint;
 mod flush;
 mod open;
+mod pipeline;
 mod properties;
 mod write;
 
@@ -39,7 +40,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -87,11 +88,14 @@ impl SuperVersion {
     }
 }
 
-/// The writer's state: the active WAL and the last sequence number handed out.
+/// The writer's state: the active WAL and memtable, and the last sequence number handed
+/// out.
 #[derive(Debug)]
 pub(crate) struct WriterState {
     /// `None` in a read-only database, which has no WAL of its own.
     pub wal: Option<Wal>,
+    /// The active memtable (also `current.mem`; only the writer lock's holder replaces it).
+    pub mem: Arc<MemTable>,
     /// WALs of frozen memtables that may hold unsynced writes; `sync` fsyncs them too.
     pub retired: Vec<Wal>,
     pub last_seq: SeqNum,
@@ -195,6 +199,11 @@ pub(crate) struct DbInner {
     current: RwLock<Arc<SuperVersion>>,
     pub(crate) writer: Mutex<WriterState>,
     write_queue: write::WriteQueue,
+    /// Write groups whose fsyncs are in flight (with `sync_writes`), completed in order.
+    pipeline: pipeline::SyncPipeline,
+    /// Files in L0 in the current version, for the write path's checks (which do not take
+    /// `current`); updated whenever a version is installed.
+    l0_files: AtomicUsize,
     pub(crate) versions: Mutex<VersionState>,
     /// Held for the whole of a compaction: one runs at a time.
     pub(crate) compaction: Mutex<()>,
@@ -283,12 +292,20 @@ impl DbInner {
     ) -> Result<()> {
         let mut slot = self.current.write();
         let version = build(&slot.version)?;
+        self.note_installed(&version);
         *slot = Arc::new(SuperVersion {
             mem: Arc::clone(&slot.mem),
             frozen: slot.frozen.clone(),
             version: Arc::new(version),
         });
         Ok(())
+    }
+
+    /// Keeps the write path's view of the version's shape current. REQUIRES: called under
+    /// the `current` write lock, with the version being installed.
+    pub(crate) fn note_installed(&self, version: &Version) {
+        self.l0_files
+            .store(version.files(0).len(), Ordering::Relaxed);
     }
 
     /// Appends `edit` to the manifest (fsynced). Any failure makes the database refuse

@@ -27,7 +27,7 @@ use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 
 pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
@@ -189,6 +189,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         (active_mem, Some(wal), Some(manifest), wal_number)
     };
 
+    let active_mem = Arc::new(active_mem);
+    let l0_files = version.files(0).len();
     let inner = Arc::new(DbInner {
         dir: dir.to_path_buf(),
         fs,
@@ -196,16 +198,19 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         tables,
         lock: Mutex::new(Some(lock)),
         current: RwLock::new(Arc::new(SuperVersion {
-            mem: Arc::new(active_mem),
+            mem: Arc::clone(&active_mem),
             frozen: Vec::new(),
             version: Arc::new(version),
         })),
         writer: Mutex::new(WriterState {
             wal,
+            mem: active_mem,
             retired: Vec::new(),
             last_seq,
         }),
         write_queue: Default::default(),
+        pipeline: Default::default(),
+        l0_files: AtomicUsize::new(l0_files),
         versions: Mutex::new(VersionState {
             manifest,
             log_number,
