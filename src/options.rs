@@ -64,6 +64,15 @@ pub struct Options {
     /// least recently used are closed past it and reopened when next read. Default 1,000
     /// (LevelDB's); at least 1.
     pub max_open_files: usize,
+    /// Compaction bytes pending (how far behind compaction is: `toykv.compaction-pending`)
+    /// past which writes are slowed down, the more the closer to the hard limit. 0: no
+    /// slowdown. Default 256 MiB: about 16 L0 compactions' worth under the default memtable
+    /// size and trigger, where a database with every level at its target has one or two
+    /// (scale it with `memtable_bytes`).
+    pub soft_pending_compaction_bytes: u64,
+    /// Compaction bytes pending at which writes wait for compaction. 0: never. At least the
+    /// soft limit when both are set. Default 1 GiB.
+    pub hard_pending_compaction_bytes: u64,
     /// The file system the database lives on. Default: the real one.
     pub fs: Arc<dyn FileSystem>,
 }
@@ -87,6 +96,8 @@ impl Default for Options {
             target_file_bytes: 2 << 20,
             max_manifest_bytes: 4 << 20,
             max_open_files: 1000,
+            soft_pending_compaction_bytes: 256 << 20,
+            hard_pending_compaction_bytes: 1 << 30,
             fs: Arc::new(PosixFs),
         }
     }
@@ -120,6 +131,16 @@ impl Options {
             return Err(Error::invalid(format!(
                 "level_size_ratio must be at least 2, got {}",
                 self.level_size_ratio
+            )));
+        }
+        let (soft, hard) = (
+            self.soft_pending_compaction_bytes,
+            self.hard_pending_compaction_bytes,
+        );
+        if soft > 0 && hard > 0 && soft > hard {
+            return Err(Error::invalid(format!(
+                "need soft_pending_compaction_bytes <= hard_pending_compaction_bytes (0 turns \
+                 either off), got {soft} and {hard}"
             )));
         }
         if self.read_only && self.error_if_exists {

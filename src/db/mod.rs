@@ -16,6 +16,7 @@ mod flush;
 mod open;
 mod pipeline;
 mod properties;
+mod stall;
 mod write;
 
 pub use checkpoint::{CheckpointOptions, CheckpointStats};
@@ -40,7 +41,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -147,31 +148,18 @@ pub(crate) struct Stats {
     pub flush_bytes_written: AtomicU64,
     pub compactions: AtomicU64,
     pub compaction_bytes_written: AtomicU64,
-    /// Writes delayed because L0 reached the slowdown trigger.
-    pub delayed_writes: AtomicU64,
-    /// Times writers waited for a flush or for L0 to drain.
-    pub write_stops: AtomicU64,
-    /// The longest single delay or wait, in microseconds.
-    pub longest_stall_micros: AtomicU64,
+    /// Compaction output bytes by the level they were written to.
+    pub compaction_bytes_by_level: [AtomicU64; crate::version::NUM_LEVELS],
+    /// Files moved down a level without being rewritten, and their bytes.
+    pub files_moved: AtomicU64,
+    pub bytes_moved: AtomicU64,
+    /// Writes slowed down or stopped, by cause.
+    pub stalls: stall::StallStats,
     /// WAL records replayed by the last open, and the bytes it did not replay.
     pub recovered_records: AtomicU64,
     pub recovered_bytes_dropped: AtomicU64,
     /// Where the last open's point-in-time recovery stopped short of the WALs' end.
     pub recovery_stopped: Mutex<Option<String>>,
-}
-
-impl Stats {
-    pub(crate) fn record_stall(&self, waited: std::time::Duration, stopped: bool) {
-        let counter = if stopped {
-            &self.write_stops
-        } else {
-            &self.delayed_writes
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
-        self.longest_stall_micros
-            .fetch_max(micros, Ordering::Relaxed);
-    }
 }
 
 /// The last failure of each kind of background work, and how often each failed.
@@ -201,9 +189,11 @@ pub(crate) struct DbInner {
     write_queue: write::WriteQueue,
     /// Write groups whose fsyncs are in flight (with `sync_writes`), completed in order.
     pipeline: pipeline::SyncPipeline,
-    /// Files in L0 in the current version, for the write path's checks (which do not take
-    /// `current`); updated whenever a version is installed.
-    l0_files: AtomicUsize,
+    /// The current version's L0 files and pending compaction bytes, for the write path's
+    /// checks (which do not take `current`); updated whenever a version is installed.
+    pressure: stall::Pressure,
+    /// Paces writes while compaction is behind.
+    pacer: stall::WritePacer,
     pub(crate) versions: Mutex<VersionState>,
     /// Held for the whole of a compaction: one runs at a time.
     pub(crate) compaction: Mutex<()>,
@@ -304,8 +294,7 @@ impl DbInner {
     /// Keeps the write path's view of the version's shape current. REQUIRES: called under
     /// the `current` write lock, with the version being installed.
     pub(crate) fn note_installed(&self, version: &Version) {
-        self.l0_files
-            .store(version.files(0).len(), Ordering::Relaxed);
+        self.pressure.update(version, &self.opts);
     }
 
     /// Appends `edit` to the manifest (fsynced). Any failure makes the database refuse
@@ -582,7 +571,8 @@ impl Db {
     }
 
     /// A named property: `toykv.stats`, `toykv.sstables`, `toykv.num-files-at-level<N>`,
-    /// `toykv.compaction-pending` (`1` while a flush or compaction is due, else `0`).
+    /// `toykv.compaction-pending` (the bytes flushes and compactions must still write to
+    /// catch up; `0` exactly when none is due, as when it was a `0`/`1` flag).
     ///
     /// # Errors
     /// `InvalidArgument` for an unknown name.

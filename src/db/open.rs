@@ -27,7 +27,7 @@ use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
@@ -190,7 +190,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
     };
 
     let active_mem = Arc::new(active_mem);
-    let l0_files = version.files(0).len();
+    let pressure = super::stall::Pressure::default();
+    pressure.update(&version, &opts);
     let inner = Arc::new(DbInner {
         dir: dir.to_path_buf(),
         fs,
@@ -210,7 +211,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         }),
         write_queue: Default::default(),
         pipeline: Default::default(),
-        l0_files: AtomicUsize::new(l0_files),
+        pressure,
+        pacer: Default::default(),
         versions: Mutex::new(VersionState {
             manifest,
             log_number,

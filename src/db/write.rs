@@ -18,6 +18,7 @@
 //! acknowledged, and visible, only once it and every write before it are durable.
 
 use super::pipeline::MAX_GROUPS_IN_FLIGHT;
+use super::stall::StallCause;
 use super::{DbInner, SuperVersion, WriterState, MAX_FROZEN_MEMTABLES};
 use crate::batch::WriteBatch;
 use crate::env::FileSyncer;
@@ -30,15 +31,11 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A leader stops adding queued batches to its group past this many bytes, so that one
 /// small write does not wait behind a huge group.
 const MAX_GROUP_BYTES: usize = 1 << 20;
-
-/// How long a write is delayed when L0 holds `l0_slowdown_trigger` files: enough to let
-/// compaction catch up without stopping writers outright.
-const SLOWDOWN_DELAY: Duration = Duration::from_millis(1);
 
 /// A writer waiting in the queue.
 #[derive(Debug)]
@@ -102,7 +99,7 @@ impl DbInner {
         if batch.is_empty() {
             return Ok(());
         }
-        self.delay_if_behind();
+        self.delay_if_behind(batch.approximate_bytes());
         let mut queue = self.write_queue.state.lock();
         if !queue.leading {
             // Nobody is committing: lead a group of this batch alone.
@@ -290,54 +287,47 @@ impl DbInner {
         }
     }
 
-    /// Slows a writer down by about a millisecond while L0 holds `l0_slowdown_trigger` files
-    /// or more, so that compaction gets the disk before writers hit the hard stop.
-    fn delay_if_behind(&self) {
-        let l0 = self.l0_files.load(Ordering::Relaxed);
-        if l0 >= self.opts.l0_slowdown_trigger && l0 < self.opts.l0_stop_trigger {
-            let started = Instant::now();
-            std::thread::sleep(SLOWDOWN_DELAY);
-            self.stats.record_stall(started.elapsed(), false);
-        }
-    }
-
     /// Ensures the active memtable has room, switching to a new one when it is full. Waits
-    /// (stalling every writer) while too many frozen memtables await their flush, and while L0
-    /// holds `l0_stop_trigger` files or more.
+    /// (stalling every writer) while too many frozen memtables await their flush, and while
+    /// compaction is too far behind (L0 at `l0_stop_trigger` files, or pending compaction
+    /// bytes at the hard limit: see `stall.rs`).
     fn make_room(&self, writer: &mut MutexGuard<'_, WriterState>) -> Result<()> {
         let limit = self.opts.effective_memtable_bytes();
-        let l0_full = || self.l0_files.load(Ordering::Relaxed) >= self.opts.l0_stop_trigger;
-        if !l0_full() && writer.mem.memory_usage() < limit {
+        if self.compaction_stop().is_none() && writer.mem.memory_usage() < limit {
             return Ok(());
         }
-        let mut stalled_since: Option<Instant> = None;
+        let mut stalled: Option<(Instant, StallCause)> = None;
         let result = loop {
             let full = writer.mem.memory_usage() >= limit;
-            if !l0_full() && !full {
+            let stop = self.compaction_stop();
+            if stop.is_none() && !full {
                 break Ok(());
             }
-            if !l0_full() && self.current().frozen.len() < MAX_FROZEN_MEMTABLES {
+            if stop.is_none() && self.current().frozen.len() < MAX_FROZEN_MEMTABLES {
                 break self.switch_memtable(writer);
             }
             let mut bg = self.bg.lock();
             // Re-check under the lock the background threads notify with.
-            let still_blocked =
-                l0_full() || (full && self.current().frozen.len() >= MAX_FROZEN_MEMTABLES);
-            if still_blocked {
-                if let Err(e) = self.check_failed().and_then(|()| self.check_open()) {
-                    break Err(e);
-                }
-                // Waiting for a flush or compaction that keeps failing would hang the writer:
-                // it gets the failure instead (the work is retried; later writes may pass).
-                if let Some(e) = self.failing_work(l0_full()) {
-                    break Err(e);
-                }
-                stalled_since.get_or_insert_with(Instant::now);
-                self.bg_cv.wait(&mut bg);
+            let stop = self.compaction_stop();
+            let flush_wait = full && self.current().frozen.len() >= MAX_FROZEN_MEMTABLES;
+            let cause = match (stop, flush_wait) {
+                (Some(cause), _) => cause,
+                (None, true) => StallCause::Memtables,
+                (None, false) => continue,
+            };
+            if let Err(e) = self.check_failed().and_then(|()| self.check_open()) {
+                break Err(e);
             }
+            // Waiting for a flush or compaction that keeps failing would hang the writer: it
+            // gets the failure instead (the work is retried; later writes may pass).
+            if let Some(e) = self.failing_work(cause != StallCause::Memtables) {
+                break Err(e);
+            }
+            stalled.get_or_insert_with(|| (Instant::now(), cause));
+            self.bg_cv.wait(&mut bg);
         };
-        if let Some(started) = stalled_since {
-            self.stats.record_stall(started.elapsed(), true);
+        if let Some((started, cause)) = stalled {
+            self.stats.stalls.record(cause, started.elapsed());
         }
         result
     }
@@ -438,11 +428,11 @@ impl DbInner {
         }
     }
 
-    /// The failure of the background work a stalled writer waits for: compaction when L0 is
-    /// full, else the flush of the frozen memtables.
-    fn failing_work(&self, l0_full: bool) -> Option<Error> {
+    /// The failure of the background work a stalled writer waits for: compaction, or the
+    /// flush of the frozen memtables.
+    fn failing_work(&self, compaction: bool) -> Option<Error> {
         let errors = self.bg_errors.lock();
-        let failing = if l0_full {
+        let failing = if compaction {
             errors.compaction.as_ref()
         } else {
             errors.flush.as_ref()

@@ -120,7 +120,7 @@ def test_sync_flush_compact_and_properties(db: toykv.DB) -> None:
     tables = db.property("toykv.sstables").strip().splitlines()
     assert len(tables) == 1 and ".sst" in tables[0]
     assert "L0" in db.property("toykv.stats")
-    assert db.property("toykv.compaction-pending") in ("0", "1")
+    assert int(db.property("toykv.compaction-pending")) >= 0
     assert db.get(key(42)) == b"\x01"
     with pytest.raises(toykv.InvalidArgumentError):
         db.property("toykv.no-such-property")

@@ -326,8 +326,9 @@ class DB(_Reader):
 
     def property(self, name: str) -> str:
         """A database property: ``"toykv.stats"``, ``"toykv.sstables"``,
-        ``"toykv.num-files-at-level<N>"``, ``"toykv.compaction-pending"``. An unknown name
-        raises ``InvalidArgumentError``."""
+        ``"toykv.num-files-at-level<N>"``, ``"toykv.compaction-pending"`` (the bytes flushes
+        and compactions must still write, ``"0"`` when none is due). An unknown name raises
+        ``InvalidArgumentError``."""
         cname = _cstring(name, "property name")
         value = c_void_p()
         self._call(lib.toykv_property, cname, byref(value))
