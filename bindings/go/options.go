@@ -31,6 +31,37 @@ type Options struct {
 	BlockCacheBytes int
 	// NoBlockCache disables the block cache.
 	NoBlockCache bool
+
+	// Compaction tuning: 0 keeps the library's default. toykv.h documents each option and
+	// its limits; Open fails with ErrInvalidArgument naming a bad value or combination.
+
+	// L0CompactionTrigger is the number of L0 files that starts a compaction (default 4).
+	L0CompactionTrigger int
+	// L0SlowdownTrigger is the number of L0 files at which each write is delayed by about a
+	// millisecond (default 8).
+	L0SlowdownTrigger int
+	// L0StopTrigger is the number of L0 files at which writes wait for compaction (default 12).
+	L0StopTrigger int
+	// Level1Bytes bounds the base level's target size: levels are sized from the bottom up,
+	// each LevelSizeRatio times smaller, up to the first no larger than this (default 10 MiB).
+	Level1Bytes int64
+	// LevelSizeRatio is the growth factor between levels, at least 2 (default 10).
+	LevelSizeRatio int64
+	// TargetFileBytes is where compaction cuts its output files (default 2 MiB).
+	TargetFileBytes int64
+	// MaxManifestBytes is the size past which the manifest is rewritten as one snapshot
+	// (default 4 MiB).
+	MaxManifestBytes int64
+	// SoftPendingCompactionBytes is how far behind compaction (in bytes still to write) may
+	// fall before writes are slowed down (default 256 MiB).
+	SoftPendingCompactionBytes int64
+	// NoPendingCompactionSlowdown turns that slowdown off.
+	NoPendingCompactionSlowdown bool
+	// HardPendingCompactionBytes is how far behind compaction may fall before writes wait
+	// for it (default 1 GiB).
+	HardPendingCompactionBytes int64
+	// NoPendingCompactionStop turns that stop off.
+	NoPendingCompactionStop bool
 }
 
 // toC builds the library's options object; the caller frees it with toykv_options_free. The
@@ -38,12 +69,21 @@ type Options struct {
 func (o *Options) toC() (*C.toykv_options, error) {
 	for _, f := range []struct {
 		name  string
-		value int
+		value int64
 	}{
-		{"MemtableBytes", o.MemtableBytes},
-		{"BlockBytes", o.BlockBytes},
-		{"BloomBitsPerKey", o.BloomBitsPerKey},
-		{"BlockCacheBytes", o.BlockCacheBytes},
+		{"MemtableBytes", int64(o.MemtableBytes)},
+		{"BlockBytes", int64(o.BlockBytes)},
+		{"BloomBitsPerKey", int64(o.BloomBitsPerKey)},
+		{"BlockCacheBytes", int64(o.BlockCacheBytes)},
+		{"L0CompactionTrigger", int64(o.L0CompactionTrigger)},
+		{"L0SlowdownTrigger", int64(o.L0SlowdownTrigger)},
+		{"L0StopTrigger", int64(o.L0StopTrigger)},
+		{"Level1Bytes", o.Level1Bytes},
+		{"LevelSizeRatio", o.LevelSizeRatio},
+		{"TargetFileBytes", o.TargetFileBytes},
+		{"MaxManifestBytes", o.MaxManifestBytes},
+		{"SoftPendingCompactionBytes", o.SoftPendingCompactionBytes},
+		{"HardPendingCompactionBytes", o.HardPendingCompactionBytes},
 	} {
 		if f.value < 0 {
 			return nil, &Error{Code: CodeInvalidArgument,
@@ -78,6 +118,39 @@ func (o *Options) toC() (*C.toykv_options, error) {
 		C.toykv_options_set_block_cache_bytes(opts, 0)
 	case o.BlockCacheBytes != 0:
 		C.toykv_options_set_block_cache_bytes(opts, C.size_t(o.BlockCacheBytes))
+	}
+	if o.L0CompactionTrigger != 0 {
+		C.toykv_options_set_l0_compaction_trigger(opts, C.size_t(o.L0CompactionTrigger))
+	}
+	if o.L0SlowdownTrigger != 0 {
+		C.toykv_options_set_l0_slowdown_trigger(opts, C.size_t(o.L0SlowdownTrigger))
+	}
+	if o.L0StopTrigger != 0 {
+		C.toykv_options_set_l0_stop_trigger(opts, C.size_t(o.L0StopTrigger))
+	}
+	if o.Level1Bytes != 0 {
+		C.toykv_options_set_level1_bytes(opts, C.uint64_t(o.Level1Bytes))
+	}
+	if o.LevelSizeRatio != 0 {
+		C.toykv_options_set_level_size_ratio(opts, C.uint64_t(o.LevelSizeRatio))
+	}
+	if o.TargetFileBytes != 0 {
+		C.toykv_options_set_target_file_bytes(opts, C.uint64_t(o.TargetFileBytes))
+	}
+	if o.MaxManifestBytes != 0 {
+		C.toykv_options_set_max_manifest_bytes(opts, C.uint64_t(o.MaxManifestBytes))
+	}
+	switch {
+	case o.NoPendingCompactionSlowdown:
+		C.toykv_options_set_soft_pending_compaction_bytes(opts, 0)
+	case o.SoftPendingCompactionBytes != 0:
+		C.toykv_options_set_soft_pending_compaction_bytes(opts, C.uint64_t(o.SoftPendingCompactionBytes))
+	}
+	switch {
+	case o.NoPendingCompactionStop:
+		C.toykv_options_set_hard_pending_compaction_bytes(opts, 0)
+	case o.HardPendingCompactionBytes != 0:
+		C.toykv_options_set_hard_pending_compaction_bytes(opts, C.uint64_t(o.HardPendingCompactionBytes))
 	}
 	return opts, nil
 }

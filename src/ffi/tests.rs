@@ -52,6 +52,7 @@ fn header_limits_match_the_engine() {
     assert_eq!(TOYKV_MAX_BATCH_BYTES, crate::batch::MAX_BATCH_BYTES);
     assert_eq!(TOYKV_BATCH_OP_OVERHEAD, crate::batch::BATCH_OP_OVERHEAD);
     assert_eq!(TOYKV_MAX_BLOCK_BYTES, crate::options::MAX_BLOCK_BYTES);
+    assert_eq!(TOYKV_MAX_L0_TRIGGER, crate::options::MAX_L0_TRIGGER);
     assert_eq!(
         TOYKV_MAX_BLOOM_BITS_PER_KEY,
         crate::options::MAX_BLOOM_BITS_PER_KEY
