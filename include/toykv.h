@@ -611,6 +611,16 @@ void toykv_options_set_soft_pending_compaction_bytes(struct toykv_options *opts,
 void toykv_options_set_hard_pending_compaction_bytes(struct toykv_options *opts, uint64_t v);
 
 /**
+ * Sstables kept open at once (file descriptor, memory map, index and filter in memory);
+ * past it the least recently used are closed and reopened when next read. At least 1.
+ * Default 1,000 (LevelDB's).
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_max_open_files(struct toykv_options *opts, size_t v);
+
+/**
  * Takes a snapshot of the database as it is now and stores it in `*snap_out`.
  *
  * Returns `TOYKV_OK`, `TOYKV_INVALID_ARGUMENT` or `TOYKV_CLOSED`.

@@ -227,7 +227,8 @@ func TestCompactionTuningOptions(t *testing.T) {
 	tuned := &toykv.Options{MemtableBytes: 16 << 10, L0CompactionTrigger: 2,
 		L0SlowdownTrigger: 3, L0StopTrigger: 5, Level1Bytes: 64 << 10, LevelSizeRatio: 4,
 		TargetFileBytes: 32 << 10, MaxManifestBytes: 4096,
-		SoftPendingCompactionBytes: 1 << 20, HardPendingCompactionBytes: 4 << 20}
+		SoftPendingCompactionBytes: 1 << 20, HardPendingCompactionBytes: 4 << 20,
+		MaxOpenFiles: 2}
 	db, err := toykv.Open(dir, tuned)
 	if err != nil {
 		t.Fatalf("Open with every tuning option set: %v", err)
@@ -264,6 +265,7 @@ func TestCompactionTuningOptions(t *testing.T) {
 		{&toykv.Options{SoftPendingCompactionBytes: 2, HardPendingCompactionBytes: 1},
 			"soft_pending_compaction_bytes"},
 		{&toykv.Options{Level1Bytes: -1}, "Level1Bytes"},
+		{&toykv.Options{MaxOpenFiles: -1}, "MaxOpenFiles"},
 	} {
 		e := wantCode(t, openErr(dir, c.opts), toykv.ErrInvalidArgument)
 		if !strings.Contains(e.Message, c.name) {

@@ -62,6 +62,8 @@ type Options struct {
 	HardPendingCompactionBytes int64
 	// NoPendingCompactionStop turns that stop off.
 	NoPendingCompactionStop bool
+	// MaxOpenFiles is how many sstables are kept open at once (default 1,000).
+	MaxOpenFiles int
 }
 
 // toC builds the library's options object; the caller frees it with toykv_options_free. The
@@ -84,6 +86,7 @@ func (o *Options) toC() (*C.toykv_options, error) {
 		{"MaxManifestBytes", o.MaxManifestBytes},
 		{"SoftPendingCompactionBytes", o.SoftPendingCompactionBytes},
 		{"HardPendingCompactionBytes", o.HardPendingCompactionBytes},
+		{"MaxOpenFiles", int64(o.MaxOpenFiles)},
 	} {
 		if f.value < 0 {
 			return nil, &Error{Code: CodeInvalidArgument,
@@ -151,6 +154,9 @@ func (o *Options) toC() (*C.toykv_options, error) {
 		C.toykv_options_set_hard_pending_compaction_bytes(opts, 0)
 	case o.HardPendingCompactionBytes != 0:
 		C.toykv_options_set_hard_pending_compaction_bytes(opts, C.uint64_t(o.HardPendingCompactionBytes))
+	}
+	if o.MaxOpenFiles != 0 {
+		C.toykv_options_set_max_open_files(opts, C.size_t(o.MaxOpenFiles))
 	}
 	return opts, nil
 }

@@ -234,3 +234,15 @@ pub unsafe extern "C" fn toykv_options_set_hard_pending_compaction_bytes(
         set(opts, |o| o.hard_pending_compaction_bytes = v)
     })
 }
+
+/// Sstables kept open at once (file descriptor, memory map, index and filter in memory);
+/// past it the least recently used are closed and reopened when next read. At least 1.
+/// Default 1,000 (LevelDB's).
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_max_open_files(opts: *mut toykv_options, v: usize) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.max_open_files = v) })
+}

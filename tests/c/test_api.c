@@ -588,6 +588,7 @@ static void free_and_close_accept_null(void) {
     toykv_options_set_max_manifest_bytes(NULL, 1);
     toykv_options_set_soft_pending_compaction_bytes(NULL, 1);
     toykv_options_set_hard_pending_compaction_bytes(NULL, 1);
+    toykv_options_set_max_open_files(NULL, 1);
     EXPECT(TOYKV_OK, toykv_close(NULL, &err));
     EXPECT_STATUS(TOYKV_OK, toykv_close(NULL, NULL));
 }
@@ -757,6 +758,9 @@ static void set_l0_slowdown(toykv_options *o, uint64_t v) {
 static void set_l0_stop(toykv_options *o, uint64_t v) {
     toykv_options_set_l0_stop_trigger(o, (size_t)v);
 }
+static void set_max_open_files(toykv_options *o, uint64_t v) {
+    toykv_options_set_max_open_files(o, (size_t)v);
+}
 
 struct tuning {
     const char *name;
@@ -773,6 +777,7 @@ static const struct tuning tunings[] = {
     {"max_manifest_bytes", toykv_options_set_max_manifest_bytes},
     {"soft_pending_compaction_bytes", toykv_options_set_soft_pending_compaction_bytes},
     {"hard_pending_compaction_bytes", toykv_options_set_hard_pending_compaction_bytes},
+    {"max_open_files", set_max_open_files},
 };
 enum {
     T_L0_COMPACTION,
@@ -784,6 +789,7 @@ enum {
     T_MANIFEST,
     T_SOFT,
     T_HARD,
+    T_MAX_OPEN_FILES,
     T_NONE
 };
 
@@ -833,6 +839,7 @@ static void invalid_tuning_options_are_rejected_naming_the_option(void) {
         {T_RATIO, 1},
         {T_TARGET_FILE, 0},
         {T_MANIFEST, 0},
+        {T_MAX_OPEN_FILES, 0},
     };
     size_t i;
     for (i = 0; i < sizeof alone / sizeof alone[0]; i++) {
@@ -857,14 +864,14 @@ static void invalid_tuning_options_are_rejected_naming_the_option(void) {
 static void extreme_tuning_options_are_accepted(void) {
     /* The smallest: every L0 file compacted at once and stopping writes meanwhile, one
      * entry per output file, a new manifest for every edit, writes slowed down and stopped
-     * at the first pending byte. The largest: nothing triggered by L0 in practice, no size
-     * limits, no limits on pending bytes (0 turns them off). */
-    static const uint64_t smallest[] = {1, 1, 1, 1, 2, 1, 1, 1, 1};
+     * at the first pending byte, one sstable open at a time. The largest: nothing triggered
+     * by L0 in practice, no size limits, no limits on pending bytes (0 turns them off). */
+    static const uint64_t smallest[] = {1, 1, 1, 1, 2, 1, 1, 1, 1, 1};
     static const uint64_t largest[] = {TOYKV_MAX_L0_TRIGGER, TOYKV_MAX_L0_TRIGGER,
                                        TOYKV_MAX_L0_TRIGGER, UINT64_MAX,
                                        UINT64_MAX, UINT64_MAX,
                                        UINT64_MAX, 0,
-                                       0};
+                                       0, SIZE_MAX};
     const uint64_t *sets[] = {smallest, largest};
     size_t s, i;
     for (s = 0; s < 2; s++) {

@@ -103,7 +103,8 @@ def test_compaction_tuning_options(tmp_path) -> None:  # type: ignore[no-untyped
     tuned = dict(memtable_bytes=16 << 10, l0_compaction_trigger=2, l0_slowdown_trigger=3,
                  l0_stop_trigger=5, level1_bytes=64 << 10, level_size_ratio=4,
                  target_file_bytes=32 << 10, max_manifest_bytes=4096,
-                 soft_pending_compaction_bytes=1 << 20, hard_pending_compaction_bytes=4 << 20)
+                 soft_pending_compaction_bytes=1 << 20, hard_pending_compaction_bytes=4 << 20,
+                 max_open_files=2)
     with toykv.DB(path, **tuned) as db:
         for i in range(3000):
             db.put(key(i), b"t" * 100)
@@ -121,7 +122,7 @@ def test_compaction_tuning_options(tmp_path) -> None:  # type: ignore[no-untyped
     for bad in [dict(l0_compaction_trigger=0), dict(l0_stop_trigger=7),
                 dict(l0_slowdown_trigger=1_000_001), dict(level1_bytes=0),
                 dict(level_size_ratio=1), dict(target_file_bytes=0),
-                dict(max_manifest_bytes=0),
+                dict(max_manifest_bytes=0), dict(max_open_files=0),
                 dict(soft_pending_compaction_bytes=2, hard_pending_compaction_bytes=1)]:
         name = next(iter(bad))
         with pytest.raises(toykv.InvalidArgumentError, match=name):

@@ -194,7 +194,8 @@ class DB(_Reader):
     ``l0_slowdown_trigger`` (8), ``l0_stop_trigger`` (12), ``level1_bytes`` (10 MiB),
     ``level_size_ratio`` (10), ``target_file_bytes`` (2 MiB), ``max_manifest_bytes``
     (4 MiB), ``soft_pending_compaction_bytes`` (256 MiB; 0 turns the slowdown off) and
-    ``hard_pending_compaction_bytes`` (1 GiB; 0 turns the stop off).
+    ``hard_pending_compaction_bytes`` (1 GiB; 0 turns the stop off); and ``max_open_files``
+    (1,000: sstables kept open at once).
     """
 
     _GET = lib.toykv_get
@@ -220,6 +221,7 @@ class DB(_Reader):
         max_manifest_bytes: Optional[int] = None,
         soft_pending_compaction_bytes: Optional[int] = None,
         hard_pending_compaction_bytes: Optional[int] = None,
+        max_open_files: Optional[int] = None,
     ) -> None:
         cpath = _cstring(os.fsencode(path), "path")
         size_max = (1 << (8 * sizeof(c_size_t))) - 1
@@ -249,6 +251,7 @@ class DB(_Reader):
             "hard_pending_compaction_bytes": (
                 hard_pending_compaction_bytes,
                 lib.toykv_options_set_hard_pending_compaction_bytes, u64_max),
+            "max_open_files": (max_open_files, lib.toykv_options_set_max_open_files, size_max),
         }
         # ctypes would silently wrap a negative or oversized int; the library checks the rest.
         for name, (value, _, largest) in sizes.items():

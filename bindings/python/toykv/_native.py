@@ -75,6 +75,7 @@ _PROTOTYPES = {
     "toykv_options_set_max_manifest_bytes": (None, [c_void_p, c_uint64]),
     "toykv_options_set_soft_pending_compaction_bytes": (None, [c_void_p, c_uint64]),
     "toykv_options_set_hard_pending_compaction_bytes": (None, [c_void_p, c_uint64]),
+    "toykv_options_set_max_open_files": (None, [c_void_p, c_size_t]),
     "toykv_open": (c_int, [c_char_p, c_void_p, POINTER(c_void_p), _err]),
     "toykv_close": (c_int, [_db, _err]),
     "toykv_destroy": (c_int, [c_char_p, _err]),
