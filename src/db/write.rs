@@ -102,15 +102,18 @@ impl DbInner {
         self.delay_if_behind(batch.approximate_bytes());
         let mut queue = self.write_queue.state.lock();
         if !queue.leading {
-            // Nobody is committing: lead a group of this batch alone.
+            // Nobody is committing: lead, with a group of this batch alone unless others
+            // queued while this one waited for the groups in flight.
             queue.leading = true;
             drop(queue);
+            let mut followers = Vec::new();
             if self.opts.sync_writes {
                 self.pipeline.wait_below(MAX_GROUPS_IN_FLIGHT);
+                followers = self.take_queued(batch.approximate_bytes());
             }
             return self.lead(Group {
                 own: batch,
-                followers: Vec::new(),
+                followers,
             });
         }
         let me = Arc::new(QueuedWrite {

@@ -241,13 +241,32 @@ impl SkipList {
 
     /// The first entry at or after `(key, seq)` in internal-key order.
     pub(super) fn seek(&self, key: &[u8], seq: SeqNum) -> Option<Node<'_>> {
+        let top = self.max_height.load(AtomicOrdering::Relaxed) - 1;
+        self.descend(key, seq, top, |_, _| {})
+    }
+
+    /// Walks down from the head at level `top` towards `(key, seq)`, telling `last_before`
+    /// at each level the last node there that sorts before it (the head if none), and
+    /// returns the first node at or after it.
+    fn descend(
+        &self,
+        key: &[u8],
+        seq: SeqNum,
+        top: usize,
+        mut last_before: impl FnMut(usize, Node<'_>),
+    ) -> Option<Node<'_>> {
         let mut x = self.head();
-        let mut level = self.max_height.load(AtomicOrdering::Relaxed) - 1;
+        let mut level = top;
         loop {
             match x.next(level) {
                 Some(next) if next.is_before(key, seq) => x = next,
-                found if level == 0 => return found,
-                _ => level -= 1,
+                found => {
+                    last_before(level, x);
+                    if level == 0 {
+                        return found;
+                    }
+                    level -= 1;
+                }
             }
         }
     }
@@ -281,20 +300,10 @@ impl ListWriter<'_> {
         let after_last = (last == head || last.is_before(key, seq))
             && last.next(0).is_none_or(|next| !next.is_before(key, seq));
         if !after_last {
-            let mut x = head;
-            let mut level = MAX_HEIGHT - 1;
-            loop {
-                match x.next(level) {
-                    Some(next) if next.is_before(key, seq) => x = next,
-                    _ => {
-                        state.splice[level] = x.as_ptr();
-                        if level == 0 {
-                            break;
-                        }
-                        level -= 1;
-                    }
-                }
-            }
+            // From the top level, so that the splice is right at every level.
+            list.descend(key, seq, MAX_HEIGHT - 1, |level, pred| {
+                state.splice[level] = pred.as_ptr();
+            });
         }
 
         let height = random_height(&mut state.rng);
