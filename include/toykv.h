@@ -79,6 +79,12 @@
 #define TOYKV_MAX_BLOOM_BITS_PER_KEY 64
 
 /**
+ * Largest accepted `l0_compaction_trigger`, `l0_slowdown_trigger` and `l0_stop_trigger`
+ * option (1,000,000: as good as never).
+ */
+#define TOYKV_MAX_L0_TRIGGER 1000000
+
+/**
  * Result of every fallible call. Values are explicit and only ever appended; a retired
  * code stays reserved.
  */
@@ -433,7 +439,9 @@ int toykv_checkpoint(struct toykv_db *db, const char *dir, char **err);
  * Reads property `name` into `*value_out`, a NUL-terminated string to free with
  * `toykv_free`: `"toykv.stats"`, `"toykv.sstables"` (one line per live sstable: level,
  * file name, size, smallest and largest key), `"toykv.num-files-at-level<N>"` (decimal),
- * `"toykv.compaction-pending"` (`"1"` while a flush or compaction is due, else `"0"`).
+ * `"toykv.compaction-pending"` (how far behind flushes and compactions are: the bytes they
+ * must still write, decimal; `"0"` exactly when none is due. It used to be `"1"` instead
+ * of a byte count: compare it with `"0"`).
  * Unknown names: `TOYKV_INVALID_ARGUMENT`.
  *
  * # Safety
@@ -517,6 +525,100 @@ void toykv_options_set_bloom_bits_per_key(struct toykv_options *opts, uint32_t v
  * `opts` is NULL or a live options object.
  */
 void toykv_options_set_block_cache_bytes(struct toykv_options *opts, size_t v);
+
+/**
+ * L0 files that trigger a compaction into the base level: 1 to `TOYKV_MAX_L0_TRIGGER`,
+ * at most `l0_slowdown_trigger`. Default 4. Out of range: `toykv_open` fails naming it.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_l0_compaction_trigger(struct toykv_options *opts, size_t v);
+
+/**
+ * L0 files at which each write is delayed by about a millisecond (compaction is falling
+ * behind): from `l0_compaction_trigger` to `TOYKV_MAX_L0_TRIGGER`, at most
+ * `l0_stop_trigger`. Default 8.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_l0_slowdown_trigger(struct toykv_options *opts, size_t v);
+
+/**
+ * L0 files at which writes wait until compaction has caught up: from `l0_slowdown_trigger`
+ * to `TOYKV_MAX_L0_TRIGGER`. Default 12.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_l0_stop_trigger(struct toykv_options *opts, size_t v);
+
+/**
+ * Level sizes: levels are sized from the bottom (the data set) up, each
+ * `level_size_ratio` times smaller than the one below, up to the base level where L0
+ * compacts to: the first whose target is no more than this many bytes. At least 1.
+ * Default 10 MiB.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_level1_bytes(struct toykv_options *opts, uint64_t v);
+
+/**
+ * Growth factor between levels: at least 2. Default 10.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_level_size_ratio(struct toykv_options *opts, uint64_t v);
+
+/**
+ * Size at which compaction cuts its output files (at the first key boundary past it):
+ * at least 1. Default 2 MiB.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_target_file_bytes(struct toykv_options *opts, uint64_t v);
+
+/**
+ * Size past which the manifest is replaced by a fresh one holding a single snapshot of
+ * the database's files: at least 1. Default 4 MiB.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_max_manifest_bytes(struct toykv_options *opts, uint64_t v);
+
+/**
+ * Compaction bytes pending (property `"toykv.compaction-pending"`) past which writes are
+ * slowed down, the more the closer to the hard limit. 0 turns the slowdown off; otherwise
+ * at most the hard limit (when that is set). Default 256 MiB.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_soft_pending_compaction_bytes(struct toykv_options *opts, uint64_t v);
+
+/**
+ * Compaction bytes pending at which writes wait until compaction has caught up. 0 turns
+ * the stop off; otherwise at least the soft limit (when that is set). Default 1 GiB.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_hard_pending_compaction_bytes(struct toykv_options *opts, uint64_t v);
+
+/**
+ * Sstables kept open at once (file descriptor, memory map, index and filter in memory);
+ * past it the least recently used are closed and reopened when next read. At least 1.
+ * Default 1,000 (LevelDB's).
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+void toykv_options_set_max_open_files(struct toykv_options *opts, size_t v);
 
 /**
  * Takes a snapshot of the database as it is now and stores it in `*snap_out`.

@@ -42,6 +42,8 @@ pub use batch::WriteBatch;
 pub use cursor::Cursor;
 pub use db::{CheckpointOptions, CheckpointStats, Db};
 pub use error::{Error, ErrorKind, Result};
-pub use options::{Options, MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY, MAX_MEMTABLE_BYTES};
+pub use options::{
+    Options, MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY, MAX_L0_TRIGGER, MAX_MEMTABLE_BYTES,
+};
 pub use snapshot::Snapshot;
 pub use types::{MAX_KEY_LEN, MAX_VALUE_LEN};

@@ -238,7 +238,8 @@ func (db *DB) Checkpoint(dir string) error {
 
 // Property returns a database property: "toykv.stats" (a human-readable summary),
 // "toykv.sstables" (one line per live sstable), "toykv.num-files-at-level<N>",
-// "toykv.compaction-pending". An unknown name is [ErrInvalidArgument].
+// "toykv.compaction-pending" (the bytes flushes and compactions must still write, "0" when
+// none is due). An unknown name is [ErrInvalidArgument].
 func (db *DB) Property(name string) (string, error) {
 	cname, err := cstring(name, "property name")
 	if err != nil {

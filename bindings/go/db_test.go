@@ -222,6 +222,58 @@ func TestOpenOptions(t *testing.T) {
 	wantCode(t, openErr(dir, &toykv.Options{BloomBitsPerKey: 1000}), toykv.ErrInvalidArgument)
 }
 
+func TestCompactionTuningOptions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	tuned := &toykv.Options{MemtableBytes: 16 << 10, L0CompactionTrigger: 2,
+		L0SlowdownTrigger: 3, L0StopTrigger: 5, Level1Bytes: 64 << 10, LevelSizeRatio: 4,
+		TargetFileBytes: 32 << 10, MaxManifestBytes: 4096,
+		SoftPendingCompactionBytes: 1 << 20, HardPendingCompactionBytes: 4 << 20,
+		MaxOpenFiles: 2}
+	db, err := toykv.Open(dir, tuned)
+	if err != nil {
+		t.Fatalf("Open with every tuning option set: %v", err)
+	}
+	for i := range 3000 {
+		if err := db.Put(key(i), bytes.Repeat([]byte("t"), 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Property("toykv.compaction-pending"); err != nil || v != "0" {
+		t.Fatalf("toykv.compaction-pending after Compact = %q, %v", v, err)
+	}
+	db.Close()
+	// The pending-byte limits turned off.
+	db, err = toykv.Open(dir, &toykv.Options{NoPendingCompactionSlowdown: true,
+		NoPendingCompactionStop: true})
+	if err != nil {
+		t.Fatalf("Open without pending-byte limits: %v", err)
+	}
+	wantValue(t, db.Get, string(key(2999)), strings.Repeat("t", 100))
+	db.Close()
+	// Each bad value is refused at open, naming the option (the binding's name when it
+	// cannot be passed to C, the library's otherwise).
+	for _, c := range []struct {
+		opts *toykv.Options
+		name string
+	}{
+		{&toykv.Options{L0StopTrigger: 7}, "l0_stop_trigger"},
+		{&toykv.Options{L0SlowdownTrigger: 2_000_000}, "l0_slowdown_trigger"},
+		{&toykv.Options{LevelSizeRatio: 1}, "level_size_ratio"},
+		{&toykv.Options{SoftPendingCompactionBytes: 2, HardPendingCompactionBytes: 1},
+			"soft_pending_compaction_bytes"},
+		{&toykv.Options{Level1Bytes: -1}, "Level1Bytes"},
+		{&toykv.Options{MaxOpenFiles: -1}, "MaxOpenFiles"},
+	} {
+		e := wantCode(t, openErr(dir, c.opts), toykv.ErrInvalidArgument)
+		if !strings.Contains(e.Message, c.name) {
+			t.Errorf("message %q does not name %s", e.Message, c.name)
+		}
+	}
+}
+
 func openErr(dir string, opts *toykv.Options) error {
 	db, err := toykv.Open(dir, opts)
 	if err == nil {
@@ -289,8 +341,11 @@ func TestSyncFlushCompactAndProperties(t *testing.T) {
 	if err != nil || stats == "" {
 		t.Fatalf("toykv.stats = %q, %v", stats, err)
 	}
-	if v, err := db.Property("toykv.compaction-pending"); err != nil || (v != "0" && v != "1") {
-		t.Fatalf("toykv.compaction-pending = %q, %v", v, err)
+	// A byte count: how far behind compaction is (0 when nothing is due).
+	if v, err := db.Property("toykv.compaction-pending"); err != nil {
+		t.Fatalf("toykv.compaction-pending: %v", err)
+	} else if n, perr := strconv.ParseUint(v, 10, 64); perr != nil {
+		t.Fatalf("toykv.compaction-pending = %q, not a byte count (%v), n = %d", v, perr, n)
 	}
 	wantValue(t, db.Get, string(key(42)), "\x01")
 	_, err = db.Property("toykv.no-such-property")

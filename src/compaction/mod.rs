@@ -149,6 +149,13 @@ pub(crate) fn execute(db: &DbInner, task: Task) -> Result<()> {
     })?;
     db.maybe_roll_manifest(&mut versions)?;
     drop(versions);
+    if task.trivial_move {
+        let bytes: u64 = task.inputs.iter().map(|(_, f)| f.meta.size).sum();
+        db.stats
+            .files_moved
+            .fetch_add(task.inputs.len() as u64, Ordering::Relaxed);
+        db.stats.bytes_moved.fetch_add(bytes, Ordering::Relaxed);
+    }
     // The edit is durable: each input is deleted once no reader holds it (a moved file
     // lives on at its new level).
     if !task.trivial_move {
@@ -174,16 +181,21 @@ fn note_corrupt_input(db: &DbInner, task: &Task, error: &Error) {
     }
 }
 
-/// Merges the inputs into new sstables; on error removes whatever it wrote.
+/// Merges the inputs into new sstables, each fsynced, then fsyncs the directory once so
+/// that their names are durable before the manifest edit names them; on error removes
+/// whatever it wrote.
 fn write_outputs(db: &DbInner, task: &Task) -> Result<Vec<Arc<TableFile>>> {
     let mut writer = OutputWriter {
         db,
+        level: task.output_level,
         outputs: Vec::new(),
         written: Vec::new(),
         current: None,
     };
-    let result = merge_into(db, task, &mut writer);
-    match result.and_then(|()| writer.finish_current()) {
+    let result = merge_into(db, task, &mut writer)
+        .and_then(|()| writer.finish_current())
+        .and_then(|()| db.fs.sync_dir(&db.dir));
+    match result {
         Ok(()) => Ok(writer.outputs),
         Err(e) => {
             writer.abandon();
@@ -262,6 +274,8 @@ fn output_seq(task: &Task, seq: SeqNum, oldest_snapshot: SeqNum) -> SeqNum {
 /// span two files of one level, so deeper levels stay non-overlapping).
 struct OutputWriter<'a> {
     db: &'a DbInner,
+    /// The level the outputs go to.
+    level: usize,
     outputs: Vec<Arc<TableFile>>,
     /// Numbers of every file created, finished or not: what `abandon` removes.
     written: Vec<u64>,
@@ -301,10 +315,14 @@ impl OutputWriter<'_> {
             return Ok(());
         };
         let db = self.db;
-        let file = TableFile::finish_and_open(builder, &db.fs, &db.dir, number, &db.tables)?;
+        // The directory is fsynced once, after the last output (`write_outputs`).
+        let file = TableFile::finish_unnamed(builder, &db.fs, &db.dir, number, &db.tables)?;
         db.stats
             .compaction_bytes_written
             .fetch_add(file.meta.size, Ordering::Relaxed);
+        if let Some(level) = db.stats.compaction_bytes_by_level.get(self.level) {
+            level.fetch_add(file.meta.size, Ordering::Relaxed);
+        }
         self.outputs.push(file);
         Ok(())
     }

@@ -166,6 +166,7 @@ impl DbInner {
                 .version
                 .apply(&[], added)
                 .map_err(|reason| crate::version::inconsistent(&manifest_path, reason))?;
+            self.note_installed(&version);
             let frozen = slot
                 .frozen
                 .iter()

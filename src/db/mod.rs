@@ -14,7 +14,9 @@
 mod checkpoint;
 mod flush;
 mod open;
+mod pipeline;
 mod properties;
+mod stall;
 mod write;
 
 pub use checkpoint::{CheckpointOptions, CheckpointStats};
@@ -87,11 +89,14 @@ impl SuperVersion {
     }
 }
 
-/// The writer's state: the active WAL and the last sequence number handed out.
+/// The writer's state: the active WAL and memtable, and the last sequence number handed
+/// out.
 #[derive(Debug)]
 pub(crate) struct WriterState {
     /// `None` in a read-only database, which has no WAL of its own.
     pub wal: Option<Wal>,
+    /// The active memtable (also `current.mem`; only the writer lock's holder replaces it).
+    pub mem: Arc<MemTable>,
     /// WALs of frozen memtables that may hold unsynced writes; `sync` fsyncs them too.
     pub retired: Vec<Wal>,
     pub last_seq: SeqNum,
@@ -143,31 +148,18 @@ pub(crate) struct Stats {
     pub flush_bytes_written: AtomicU64,
     pub compactions: AtomicU64,
     pub compaction_bytes_written: AtomicU64,
-    /// Writes delayed because L0 reached the slowdown trigger.
-    pub delayed_writes: AtomicU64,
-    /// Times writers waited for a flush or for L0 to drain.
-    pub write_stops: AtomicU64,
-    /// The longest single delay or wait, in microseconds.
-    pub longest_stall_micros: AtomicU64,
+    /// Compaction output bytes by the level they were written to.
+    pub compaction_bytes_by_level: [AtomicU64; crate::version::NUM_LEVELS],
+    /// Files moved down a level without being rewritten, and their bytes.
+    pub files_moved: AtomicU64,
+    pub bytes_moved: AtomicU64,
+    /// Writes slowed down or stopped, by cause.
+    pub stalls: stall::StallStats,
     /// WAL records replayed by the last open, and the bytes it did not replay.
     pub recovered_records: AtomicU64,
     pub recovered_bytes_dropped: AtomicU64,
     /// Where the last open's point-in-time recovery stopped short of the WALs' end.
     pub recovery_stopped: Mutex<Option<String>>,
-}
-
-impl Stats {
-    pub(crate) fn record_stall(&self, waited: std::time::Duration, stopped: bool) {
-        let counter = if stopped {
-            &self.write_stops
-        } else {
-            &self.delayed_writes
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
-        self.longest_stall_micros
-            .fetch_max(micros, Ordering::Relaxed);
-    }
 }
 
 /// The last failure of each kind of background work, and how often each failed.
@@ -195,6 +187,13 @@ pub(crate) struct DbInner {
     current: RwLock<Arc<SuperVersion>>,
     pub(crate) writer: Mutex<WriterState>,
     write_queue: write::WriteQueue,
+    /// Write groups whose fsyncs are in flight (with `sync_writes`), completed in order.
+    pipeline: pipeline::SyncPipeline,
+    /// The current version's L0 files and pending compaction bytes, for the write path's
+    /// checks (which do not take `current`); updated whenever a version is installed.
+    pressure: stall::Pressure,
+    /// Paces writes while compaction is behind.
+    pacer: stall::WritePacer,
     pub(crate) versions: Mutex<VersionState>,
     /// Held for the whole of a compaction: one runs at a time.
     pub(crate) compaction: Mutex<()>,
@@ -283,12 +282,19 @@ impl DbInner {
     ) -> Result<()> {
         let mut slot = self.current.write();
         let version = build(&slot.version)?;
+        self.note_installed(&version);
         *slot = Arc::new(SuperVersion {
             mem: Arc::clone(&slot.mem),
             frozen: slot.frozen.clone(),
             version: Arc::new(version),
         });
         Ok(())
+    }
+
+    /// Keeps the write path's view of the version's shape current. REQUIRES: called under
+    /// the `current` write lock, with the version being installed.
+    pub(crate) fn note_installed(&self, version: &Version) {
+        self.pressure.update(version, &self.opts);
     }
 
     /// Appends `edit` to the manifest (fsynced). Any failure makes the database refuse
@@ -565,7 +571,8 @@ impl Db {
     }
 
     /// A named property: `toykv.stats`, `toykv.sstables`, `toykv.num-files-at-level<N>`,
-    /// `toykv.compaction-pending` (`1` while a flush or compaction is due, else `0`).
+    /// `toykv.compaction-pending` (the bytes flushes and compactions must still write to
+    /// catch up; `0` exactly when none is due, as when it was a `0`/`1` flag).
     ///
     /// # Errors
     /// `InvalidArgument` for an unknown name.

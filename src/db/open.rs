@@ -141,7 +141,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
                 // needs no more memory than a memtable however large the batch: every file
                 // written here becomes live at once, with the new manifest below. A
                 // read-only open keeps everything in memory instead.
-                if !opts.read_only && mem.approximate_bytes() >= limit {
+                if !opts.read_only && mem.memory_usage() >= limit {
                     let file = write_table(&fs, dir, &opts, &tables, &mem, next_file)?;
                     next_file += 1;
                     version = add_l0(&version, file, &manifest_path)?;
@@ -189,6 +189,9 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         (active_mem, Some(wal), Some(manifest), wal_number)
     };
 
+    let active_mem = Arc::new(active_mem);
+    let pressure = super::stall::Pressure::default();
+    pressure.update(&version, &opts);
     let inner = Arc::new(DbInner {
         dir: dir.to_path_buf(),
         fs,
@@ -196,16 +199,20 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         tables,
         lock: Mutex::new(Some(lock)),
         current: RwLock::new(Arc::new(SuperVersion {
-            mem: Arc::new(active_mem),
+            mem: Arc::clone(&active_mem),
             frozen: Vec::new(),
             version: Arc::new(version),
         })),
         writer: Mutex::new(WriterState {
             wal,
+            mem: active_mem,
             retired: Vec::new(),
             last_seq,
         }),
         write_queue: Default::default(),
+        pipeline: Default::default(),
+        pressure,
+        pacer: Default::default(),
         versions: Mutex::new(VersionState {
             manifest,
             log_number,

@@ -18,14 +18,24 @@ pub(super) fn property(db: &DbInner, name: &str) -> Result<String> {
     }
     match name {
         "toykv.stats" => Ok(stats(db)),
-        // "1" while some level is over its target (or L0 at its trigger), else "0".
-        "toykv.compaction-pending" => {
-            let pending = policy::most_urgent_level(&db.current().version, &db.opts).is_some()
-                || !db.current().frozen.is_empty();
-            Ok(u8::from(pending).to_string())
-        }
+        // How far behind flushes and compactions are, in bytes: 0 exactly when none is due.
+        "toykv.compaction-pending" => Ok(compaction_pending(db).to_string()),
         "toykv.sstables" => Ok(sstables(db)),
         _ => Err(unknown(name)),
+    }
+}
+
+/// Bytes that flushes and compactions must still write to catch up: the frozen memtables'
+/// and the compaction estimate (`policy::pending_compaction_bytes`). At least 1 while any
+/// flush or compaction is due, so that 0 means idle, as it did when this was a flag.
+fn compaction_pending(db: &DbInner) -> u64 {
+    let sv = db.current();
+    let frozen: u64 = sv.frozen.iter().map(|m| m.memory_usage() as u64).sum();
+    let due = !sv.frozen.is_empty() || policy::most_urgent_level(&sv.version, &db.opts).is_some();
+    let bytes = frozen + policy::pending_compaction_bytes(&sv.version, &db.opts);
+    match due {
+        true => bytes.max(1),
+        false => 0,
     }
 }
 
@@ -62,7 +72,7 @@ fn stats(db: &DbInner) -> String {
     }
     let memtable_bytes: usize = std::iter::once(&sv.mem)
         .chain(sv.frozen.iter())
-        .map(|m| m.approximate_bytes())
+        .map(|m| m.memory_usage())
         .sum();
     let (filter_checks, filter_negatives) = sv
         .version
@@ -108,6 +118,28 @@ fn stats(db: &DbInner) -> String {
         "compactions: {}, bytes written by compaction: {compacted}",
         db.stats.compactions.load(Ordering::Relaxed)
     );
+    let by_level: Vec<String> = db
+        .stats
+        .compaction_bytes_by_level
+        .iter()
+        .enumerate()
+        .filter_map(|(level, bytes)| match bytes.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(format!("L{level} {n}")),
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "compaction bytes written by output level: {}; moved down without a rewrite: {} \
+         files, {} bytes",
+        if by_level.is_empty() {
+            "none".to_string()
+        } else {
+            by_level.join(", ")
+        },
+        db.stats.files_moved.load(Ordering::Relaxed),
+        db.stats.bytes_moved.load(Ordering::Relaxed)
+    );
     if user > 0 {
         let _ = writeln!(
             out,
@@ -115,12 +147,24 @@ fn stats(db: &DbInner) -> String {
             (flushed + compacted) as f64 / user as f64
         );
     }
+    let stalls = &db.stats.stalls;
+    let (delays, stops) = stalls.delays_and_stops();
     let _ = writeln!(
         out,
-        "write stalls: {} delayed writes, {} stops, longest {:.1} ms",
-        db.stats.delayed_writes.load(Ordering::Relaxed),
-        db.stats.write_stops.load(Ordering::Relaxed),
-        db.stats.longest_stall_micros.load(Ordering::Relaxed) as f64 / 1000.0
+        "write stalls: {delays} delayed writes, {stops} stops, longest {:.1} ms",
+        stalls.longest().as_secs_f64() * 1000.0
+    );
+    let _ = writeln!(out, "write stalls by cause: {}", stalls.by_cause());
+    let limit = |bytes: u64| match bytes {
+        0 => "off".to_string(),
+        n => n.to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "pending compaction bytes: {} (writes slowed down at {}, stopped at {})",
+        compaction_pending(db),
+        limit(db.opts.soft_pending_compaction_bytes),
+        limit(db.opts.hard_pending_compaction_bytes)
     );
     background_errors(db, &mut out);
     let _ = writeln!(out, "block cache: {hits} hits, {misses} misses");

@@ -28,7 +28,7 @@
 //! faults and the counters; each file has its own mutex, taken only after the first one or
 //! alone, never the other way round.
 
-use super::{FileLock, FileSystem, RandomAccessFile, WritableFile};
+use super::{FileLock, FileSyncer, FileSystem, RandomAccessFile, WritableFile};
 use crate::{Error, Result};
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -837,16 +837,41 @@ impl WritableFile for FaultWritable {
     }
 
     fn sync(&mut self) -> Result<()> {
-        self.state
-            .lock()
-            .begin(FaultOp::Sync, "fsync", &self.path, None)?;
-        let mut file = self.inode.lock();
-        file.durable_len = file.bytes.len();
-        Ok(())
+        sync_inode(&self.state, &self.path, &self.inode)
     }
 
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn syncer(&self) -> Option<Arc<dyn FileSyncer>> {
+        Some(Arc::new(FaultSyncer {
+            state: Arc::clone(&self.state),
+            path: self.path.clone(),
+            inode: Arc::clone(&self.inode),
+        }))
+    }
+}
+
+/// An fsync (counted and faulted like any other): everything appended so far is durable.
+fn sync_inode(state: &Mutex<State>, path: &Path, inode: &Inode) -> Result<()> {
+    state.lock().begin(FaultOp::Sync, "fsync", path, None)?;
+    let mut file = inode.lock();
+    file.durable_len = file.bytes.len();
+    Ok(())
+}
+
+/// A [`FaultWritable`]'s fsync, callable from any thread.
+#[derive(Debug)]
+struct FaultSyncer {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+    inode: Inode,
+}
+
+impl FileSyncer for FaultSyncer {
+    fn sync(&self) -> Result<()> {
+        sync_inode(&self.state, &self.path, &self.inode)
     }
 }
 

@@ -80,6 +80,21 @@ pub trait WritableFile: Send + std::fmt::Debug {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// A handle that fsyncs this file from another thread while appends go on, so that
+    /// group commit can fsync one group's records outside its lock while the next group
+    /// appends. `None` (the default): the file is synced only through
+    /// [`WritableFile::sync`], and such fsyncs do not overlap.
+    fn syncer(&self) -> Option<Arc<dyn FileSyncer>> {
+        None
+    }
+}
+
+/// Fsyncs one file from any thread (see [`WritableFile::syncer`]).
+pub trait FileSyncer: Send + Sync + std::fmt::Debug {
+    /// Makes durable everything appended to the file before this call began (and perhaps
+    /// more). Calls may overlap each other and appends.
+    fn sync(&self) -> Result<()>;
 }
 
 /// A file read at arbitrary offsets, shared between threads.

@@ -1,6 +1,6 @@
 //! The real file system: `std::fs` plus `fcntl` record locks and directory fsync from libc.
 
-use super::{FileLock, FileSystem, MappedFile, RandomAccessFile, WritableFile};
+use super::{FileLock, FileSyncer, FileSystem, MappedFile, RandomAccessFile, WritableFile};
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -30,7 +30,7 @@ impl FileSystem for PosixFs {
             .open(path)
             .map_err(|e| Error::io("create", path, e))?;
         Ok(Box::new(PosixWritable {
-            file,
+            file: Arc::new(file),
             path: path.to_path_buf(),
             len: 0,
         }))
@@ -158,14 +158,15 @@ fn held_locks() -> std::sync::MutexGuard<'static, std::collections::HashSet<Path
 
 #[derive(Debug)]
 struct PosixWritable {
-    file: File,
+    /// Shared with the file's syncers, which fsync it from other threads.
+    file: Arc<File>,
     path: PathBuf,
     len: u64,
 }
 
 impl WritableFile for PosixWritable {
     fn append(&mut self, data: &[u8]) -> Result<()> {
-        self.file
+        (&*self.file)
             .write_all(data)
             .map_err(|e| Error::io("write", &self.path, e))?;
         self.len += data.len() as u64;
@@ -173,13 +174,35 @@ impl WritableFile for PosixWritable {
     }
 
     fn sync(&mut self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io("fsync", &self.path, e))
+        sync_data(&self.file, &self.path)
     }
 
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn syncer(&self) -> Option<Arc<dyn FileSyncer>> {
+        Some(Arc::new(PosixSyncer {
+            file: Arc::clone(&self.file),
+            path: self.path.clone(),
+        }))
+    }
+}
+
+fn sync_data(file: &File, path: &Path) -> Result<()> {
+    file.sync_data().map_err(|e| Error::io("fsync", path, e))
+}
+
+/// fdatasync of a file being appended to, from any thread.
+#[derive(Debug)]
+struct PosixSyncer {
+    file: Arc<File>,
+    path: PathBuf,
+}
+
+impl FileSyncer for PosixSyncer {
+    fn sync(&self) -> Result<()> {
+        sync_data(&self.file, &self.path)
     }
 }
 

@@ -357,7 +357,9 @@ pub unsafe extern "C" fn toykv_checkpoint(
 /// Reads property `name` into `*value_out`, a NUL-terminated string to free with
 /// `toykv_free`: `"toykv.stats"`, `"toykv.sstables"` (one line per live sstable: level,
 /// file name, size, smallest and largest key), `"toykv.num-files-at-level<N>"` (decimal),
-/// `"toykv.compaction-pending"` (`"1"` while a flush or compaction is due, else `"0"`).
+/// `"toykv.compaction-pending"` (how far behind flushes and compactions are: the bytes they
+/// must still write, decimal; `"0"` exactly when none is due. It used to be `"1"` instead
+/// of a byte count: compare it with `"0"`).
 /// Unknown names: `TOYKV_INVALID_ARGUMENT`.
 ///
 /// # Safety

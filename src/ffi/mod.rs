@@ -49,6 +49,9 @@ pub const TOYKV_MAX_MEMTABLE_BYTES: usize = 1073741824;
 pub const TOYKV_MAX_BLOCK_BYTES: usize = 4194304;
 /// Largest accepted `bloom_bits_per_key` option.
 pub const TOYKV_MAX_BLOOM_BITS_PER_KEY: u32 = 64;
+/// Largest accepted `l0_compaction_trigger`, `l0_slowdown_trigger` and `l0_stop_trigger`
+/// option (1,000,000: as good as never).
+pub const TOYKV_MAX_L0_TRIGGER: usize = 1000000;
 
 // TOYKV_VERSION and TOYKV_VERSION_{MAJOR,MINOR,PATCH} are written into the header by
 // build.rs from Cargo.toml, the one version source (see also `toykv_version`).

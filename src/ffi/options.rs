@@ -119,3 +119,130 @@ pub unsafe extern "C" fn toykv_options_set_block_cache_bytes(opts: *mut toykv_op
     // SAFETY: forwarded contract.
     guard_value((), || unsafe { set(opts, |o| o.block_cache_bytes = v) })
 }
+
+/// L0 files that trigger a compaction into the base level: 1 to `TOYKV_MAX_L0_TRIGGER`,
+/// at most `l0_slowdown_trigger`. Default 4. Out of range: `toykv_open` fails naming it.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_l0_compaction_trigger(
+    opts: *mut toykv_options,
+    v: usize,
+) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.l0_compaction_trigger = v) })
+}
+
+/// L0 files at which each write is delayed by about a millisecond (compaction is falling
+/// behind): from `l0_compaction_trigger` to `TOYKV_MAX_L0_TRIGGER`, at most
+/// `l0_stop_trigger`. Default 8.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_l0_slowdown_trigger(opts: *mut toykv_options, v: usize) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.l0_slowdown_trigger = v) })
+}
+
+/// L0 files at which writes wait until compaction has caught up: from `l0_slowdown_trigger`
+/// to `TOYKV_MAX_L0_TRIGGER`. Default 12.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_l0_stop_trigger(opts: *mut toykv_options, v: usize) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.l0_stop_trigger = v) })
+}
+
+/// Level sizes: levels are sized from the bottom (the data set) up, each
+/// `level_size_ratio` times smaller than the one below, up to the base level where L0
+/// compacts to: the first whose target is no more than this many bytes. At least 1.
+/// Default 10 MiB.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_level1_bytes(opts: *mut toykv_options, v: u64) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.level1_bytes = v) })
+}
+
+/// Growth factor between levels: at least 2. Default 10.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_level_size_ratio(opts: *mut toykv_options, v: u64) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.level_size_ratio = v) })
+}
+
+/// Size at which compaction cuts its output files (at the first key boundary past it):
+/// at least 1. Default 2 MiB.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_target_file_bytes(opts: *mut toykv_options, v: u64) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.target_file_bytes = v) })
+}
+
+/// Size past which the manifest is replaced by a fresh one holding a single snapshot of
+/// the database's files: at least 1. Default 4 MiB.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_max_manifest_bytes(opts: *mut toykv_options, v: u64) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.max_manifest_bytes = v) })
+}
+
+/// Compaction bytes pending (property `"toykv.compaction-pending"`) past which writes are
+/// slowed down, the more the closer to the hard limit. 0 turns the slowdown off; otherwise
+/// at most the hard limit (when that is set). Default 256 MiB.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_soft_pending_compaction_bytes(
+    opts: *mut toykv_options,
+    v: u64,
+) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe {
+        set(opts, |o| o.soft_pending_compaction_bytes = v)
+    })
+}
+
+/// Compaction bytes pending at which writes wait until compaction has caught up. 0 turns
+/// the stop off; otherwise at least the soft limit (when that is set). Default 1 GiB.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_hard_pending_compaction_bytes(
+    opts: *mut toykv_options,
+    v: u64,
+) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe {
+        set(opts, |o| o.hard_pending_compaction_bytes = v)
+    })
+}
+
+/// Sstables kept open at once (file descriptor, memory map, index and filter in memory);
+/// past it the least recently used are closed and reopened when next read. At least 1.
+/// Default 1,000 (LevelDB's).
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[no_mangle]
+pub unsafe extern "C" fn toykv_options_set_max_open_files(opts: *mut toykv_options, v: usize) {
+    // SAFETY: forwarded contract.
+    guard_value((), || unsafe { set(opts, |o| o.max_open_files = v) })
+}

@@ -11,8 +11,9 @@
 //! corruption in the middle of the log.
 
 use super::{encode_header, HEADER_LEN, MAX_RECORD_LEN};
-use crate::env::WritableFile;
+use crate::env::{FileSyncer, WritableFile};
 use crate::{Error, Result};
+use std::sync::Arc;
 
 /// Capacity of the record buffer kept between records; a larger buffer (left by one big
 /// record) is released rather than held for the life of the log.
@@ -110,6 +111,13 @@ impl LogWriter {
     pub(crate) fn sync(&mut self) -> Result<()> {
         self.check_failed()?;
         self.file.sync().map_err(|e| self.fail(e))
+    }
+
+    /// A handle that fsyncs the file from another thread, if the file system has one (see
+    /// `WritableFile::syncer`). Its failures do not fail this writer: its user must stop
+    /// appending after one (the database does).
+    pub(crate) fn syncer(&self) -> Option<Arc<dyn FileSyncer>> {
+        self.file.syncer()
     }
 
     /// Bytes in the file: everything appended successfully so far.

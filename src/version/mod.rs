@@ -135,9 +135,24 @@ impl TableFile {
     }
 
     /// Finishes `builder` (which fsyncs the table), fsyncs `dir` so that the new name is
-    /// durable too, and opens the result: what flush and compaction do before a manifest
-    /// edit may name the file.
+    /// durable too, and opens the result: what a flush does before a manifest edit may name
+    /// the file.
     pub(crate) fn finish_and_open(
+        builder: TableBuilder,
+        fs: &Arc<dyn FileSystem>,
+        dir: &Path,
+        number: u64,
+        tables: &Arc<TableCache>,
+    ) -> Result<Arc<TableFile>> {
+        let file = Self::finish_unnamed(builder, fs, dir, number, tables)?;
+        fs.sync_dir(dir)?;
+        Ok(file)
+    }
+
+    /// [`TableFile::finish_and_open`] without the fsync of `dir`: for a caller writing
+    /// several tables, which fsyncs the directory once, after the last, before any manifest
+    /// edit names them (a compaction).
+    pub(crate) fn finish_unnamed(
         builder: TableBuilder,
         fs: &Arc<dyn FileSystem>,
         dir: &Path,
@@ -146,7 +161,6 @@ impl TableFile {
     ) -> Result<Arc<TableFile>> {
         let path = table_path(dir, number);
         let summary = builder.finish()?;
-        fs.sync_dir(dir)?;
         let table = Table::open(
             fs.open_random(&path)?,
             path.clone(),

@@ -579,6 +579,16 @@ static void free_and_close_accept_null(void) {
     toykv_options_set_block_bytes(NULL, 1);
     toykv_options_set_bloom_bits_per_key(NULL, 1);
     toykv_options_set_block_cache_bytes(NULL, 1);
+    toykv_options_set_l0_compaction_trigger(NULL, 1);
+    toykv_options_set_l0_slowdown_trigger(NULL, 1);
+    toykv_options_set_l0_stop_trigger(NULL, 1);
+    toykv_options_set_level1_bytes(NULL, 1);
+    toykv_options_set_level_size_ratio(NULL, 2);
+    toykv_options_set_target_file_bytes(NULL, 1);
+    toykv_options_set_max_manifest_bytes(NULL, 1);
+    toykv_options_set_soft_pending_compaction_bytes(NULL, 1);
+    toykv_options_set_hard_pending_compaction_bytes(NULL, 1);
+    toykv_options_set_max_open_files(NULL, 1);
     EXPECT(TOYKV_OK, toykv_close(NULL, &err));
     EXPECT_STATUS(TOYKV_OK, toykv_close(NULL, NULL));
 }
@@ -731,6 +741,215 @@ static void extreme_valid_options_are_accepted(void) {
         toykv_options_free(opts);
         opts = NULL;
         exercise(db, 50);
+        CLOSE_DB(db);
+    }
+    toykv_options_free(opts);
+    tmpdir_remove(dir);
+}
+
+/* The tuning options (L0 triggers, level sizes, output files, manifest, limits on pending
+ * compaction bytes), each set through a uniform wrapper so that one table drives them. */
+static void set_l0_compaction(toykv_options *o, uint64_t v) {
+    toykv_options_set_l0_compaction_trigger(o, (size_t)v);
+}
+static void set_l0_slowdown(toykv_options *o, uint64_t v) {
+    toykv_options_set_l0_slowdown_trigger(o, (size_t)v);
+}
+static void set_l0_stop(toykv_options *o, uint64_t v) {
+    toykv_options_set_l0_stop_trigger(o, (size_t)v);
+}
+static void set_max_open_files(toykv_options *o, uint64_t v) {
+    toykv_options_set_max_open_files(o, (size_t)v);
+}
+
+struct tuning {
+    const char *name;
+    void (*set)(toykv_options *, uint64_t);
+};
+
+static const struct tuning tunings[] = {
+    {"l0_compaction_trigger", set_l0_compaction},
+    {"l0_slowdown_trigger", set_l0_slowdown},
+    {"l0_stop_trigger", set_l0_stop},
+    {"level1_bytes", toykv_options_set_level1_bytes},
+    {"level_size_ratio", toykv_options_set_level_size_ratio},
+    {"target_file_bytes", toykv_options_set_target_file_bytes},
+    {"max_manifest_bytes", toykv_options_set_max_manifest_bytes},
+    {"soft_pending_compaction_bytes", toykv_options_set_soft_pending_compaction_bytes},
+    {"hard_pending_compaction_bytes", toykv_options_set_hard_pending_compaction_bytes},
+    {"max_open_files", set_max_open_files},
+};
+enum {
+    T_L0_COMPACTION,
+    T_L0_SLOWDOWN,
+    T_L0_STOP,
+    T_LEVEL1,
+    T_RATIO,
+    T_TARGET_FILE,
+    T_MANIFEST,
+    T_SOFT,
+    T_HARD,
+    T_MAX_OPEN_FILES,
+    T_NONE
+};
+
+/* Opens `dir` with the settings (option, value) pairs up to T_NONE and expects
+ * TOYKV_INVALID_ARGUMENT with a message naming `named`. */
+static void expect_rejected_at(const char *file, int line, const char *dir, const char *named,
+                               const int *which, const uint64_t *values) {
+    toykv_options *opts = toykv_options_new();
+    toykv_db *db = OUT_SENTINEL;
+    char *err = ERR_SENTINEL;
+    char what[512];
+    int st, i;
+    for (i = 0; which[i] != T_NONE; i++)
+        tunings[which[i]].set(opts, values[i]);
+    st = toykv_open(dir, opts, &db, &err);
+    snprintf(what, sizeof what, "%s: open returns TOYKV_INVALID_ARGUMENT (got %d)", named, st);
+    check_record(st == TOYKV_INVALID_ARGUMENT, file, line, what);
+    snprintf(what, sizeof what, "%s: the message names the option: %s", named,
+             err == ERR_SENTINEL ? "(untouched)" : err == NULL ? "(NULL)" : err);
+    check_record(err != ERR_SENTINEL && err != NULL && strstr(err, named) != NULL, file, line,
+                 what);
+    check_record(db == OUT_SENTINEL, file, line, "db untouched on failure");
+    if (st == TOYKV_OK)
+        CLOSE_DB(db);
+    if (err != ERR_SENTINEL)
+        toykv_free(err);
+    toykv_options_free(opts);
+}
+#define EXPECT_REJECTED(dir, named, which, values) \
+    expect_rejected_at(__FILE__, __LINE__, dir, named, which, values)
+
+static void invalid_tuning_options_are_rejected_naming_the_option(void) {
+    char *dir = tmpdir_new();
+    /* One bad value each; the others at their defaults (triggers 4, 8, 12). */
+    static const struct {
+        int which;
+        uint64_t value;
+    } alone[] = {
+        {T_L0_COMPACTION, 0},
+        {T_L0_COMPACTION, (uint64_t)TOYKV_MAX_L0_TRIGGER + 1},
+        {T_L0_SLOWDOWN, 3},
+        {T_L0_STOP, 7},
+        {T_L0_STOP, (uint64_t)TOYKV_MAX_L0_TRIGGER + 1},
+        {T_L0_STOP, SIZE_MAX},
+        {T_LEVEL1, 0},
+        {T_RATIO, 0},
+        {T_RATIO, 1},
+        {T_TARGET_FILE, 0},
+        {T_MANIFEST, 0},
+        {T_MAX_OPEN_FILES, 0},
+    };
+    size_t i;
+    for (i = 0; i < sizeof alone / sizeof alone[0]; i++) {
+        int which[2] = {alone[i].which, T_NONE};
+        EXPECT_REJECTED(dir, tunings[alone[i].which].name, which, &alone[i].value);
+    }
+    /* Triggers out of order: the later one is named. */
+    {
+        int which[] = {T_L0_COMPACTION, T_L0_SLOWDOWN, T_L0_STOP, T_NONE};
+        uint64_t values[] = {5, 5, 4};
+        EXPECT_REJECTED(dir, "l0_stop_trigger", which, values);
+    }
+    /* A soft limit above the hard one. */
+    {
+        int which[] = {T_SOFT, T_HARD, T_NONE};
+        uint64_t values[] = {1000, 999};
+        EXPECT_REJECTED(dir, "soft_pending_compaction_bytes", which, values);
+    }
+    tmpdir_remove(dir);
+}
+
+static void extreme_tuning_options_are_accepted(void) {
+    /* The smallest: every L0 file compacted at once and stopping writes meanwhile, one
+     * entry per output file, a new manifest for every edit, writes slowed down and stopped
+     * at the first pending byte, one sstable open at a time. The largest: nothing triggered
+     * by L0 in practice, no size limits, no limits on pending bytes (0 turns them off). */
+    static const uint64_t smallest[] = {1, 1, 1, 1, 2, 1, 1, 1, 1, 1};
+    static const uint64_t largest[] = {TOYKV_MAX_L0_TRIGGER, TOYKV_MAX_L0_TRIGGER,
+                                       TOYKV_MAX_L0_TRIGGER, UINT64_MAX,
+                                       UINT64_MAX, UINT64_MAX,
+                                       UINT64_MAX, 0,
+                                       0, SIZE_MAX};
+    const uint64_t *sets[] = {smallest, largest};
+    size_t s, i;
+    for (s = 0; s < 2; s++) {
+        char *dir = tmpdir_new();
+        toykv_options *opts = toykv_options_new();
+        toykv_db *db = NULL;
+        char *err;
+        char *prop = NULL;
+        /* Small memtables, so that flushes and compactions run. */
+        toykv_options_set_memtable_bytes(opts, 16 * 1024);
+        for (i = 0; i < sizeof tunings / sizeof tunings[0]; i++)
+            tunings[i].set(opts, sets[s][i]);
+        if (EXPECT(TOYKV_OK, toykv_open(dir, opts, &db, &err)) == TOYKV_OK) {
+            exercise(db, s == 0 ? 300 : 2000);
+            EXPECT(TOYKV_OK, toykv_compact(db, &err));
+            if (EXPECT(TOYKV_OK, toykv_property(db, "toykv.compaction-pending", &prop,
+                                                &err)) == TOYKV_OK) {
+                CHECK(strcmp(prop, "0") == 0);
+                toykv_free(prop);
+            }
+            CLOSE_DB(db);
+            /* And it reopens with them. */
+            if (EXPECT(TOYKV_OK, toykv_open(dir, opts, &db, &err)) == TOYKV_OK) {
+                CHECK_GET(db, LIT("opt-00007"), LIT("val-21"));
+                CLOSE_DB(db);
+            }
+        }
+        toykv_options_free(opts);
+        tmpdir_remove(dir);
+    }
+}
+
+/* Reads toykv.compaction-pending; returns it as a number, or -1 (recorded as a failure) when
+ * it is not a decimal byte count. */
+static long long compaction_pending_at(const char *file, int line, toykv_db *db) {
+    char *prop = NULL, *err = ERR_SENTINEL;
+    long long n = -1;
+    int st = toykv_property(db, "toykv.compaction-pending", &prop, &err);
+    check_call(file, line, "toykv_property(db, \"toykv.compaction-pending\", &prop, &err)", st,
+               TOYKV_OK, &err);
+    if (st == TOYKV_OK) {
+        int decimal = prop[0] != '\0' && strspn(prop, "0123456789") == strlen(prop);
+        check_record(decimal, file, line, "toykv.compaction-pending is a decimal byte count");
+        if (decimal)
+            n = atoll(prop);
+        toykv_free(prop);
+    }
+    return n;
+}
+#define COMPACTION_PENDING(db) compaction_pending_at(__FILE__, __LINE__, (db))
+
+/* toykv.compaction-pending is a byte count, 0 exactly when no flush or compaction is due (a
+ * caller that compared it with "0" when it was a flag keeps working). */
+static void compaction_pending_is_a_byte_count_zero_when_idle(void) {
+    char *dir = tmpdir_new();
+    toykv_options *opts = toykv_options_new();
+    toykv_db *db = NULL;
+    char *err;
+    char key[32];
+    int round, i;
+    toykv_options_set_l0_compaction_trigger(opts, 6);
+    if (EXPECT(TOYKV_OK, toykv_open(dir, opts, &db, &err)) == TOYKV_OK) {
+        CHECK(COMPACTION_PENDING(db) == 0);
+        for (round = 0; round < 8; round++) {
+            for (i = 0; i < 100; i++) {
+                snprintf(key, sizeof key, "pending-%03d", i);
+                PUT_STR(db, key, "value");
+            }
+            EXPECT(TOYKV_OK, toykv_flush(db, &err));
+            /* Under the trigger of six L0 files nothing is due; past it the background
+             * compaction may or may not have run yet: a count either way. */
+            if (round < 5)
+                CHECK(COMPACTION_PENDING(db) == 0);
+            else
+                CHECK(COMPACTION_PENDING(db) >= 0);
+        }
+        EXPECT(TOYKV_OK, toykv_compact(db, &err));
+        CHECK(COMPACTION_PENDING(db) == 0);
         CLOSE_DB(db);
     }
     toykv_options_free(opts);
@@ -2119,6 +2338,9 @@ int main(void) {
     RUN_TEST(null_options_mean_defaults);
     RUN_TEST(invalid_options_are_rejected_naming_the_option);
     RUN_TEST(extreme_valid_options_are_accepted);
+    RUN_TEST(invalid_tuning_options_are_rejected_naming_the_option);
+    RUN_TEST(extreme_tuning_options_are_accepted);
+    RUN_TEST(compaction_pending_is_a_byte_count_zero_when_idle);
     RUN_TEST(create_if_missing_false_fails_on_a_missing_database);
     RUN_TEST(error_if_exists_rejects_an_existing_database);
     RUN_TEST(a_second_open_of_the_same_directory_is_locked);

@@ -308,11 +308,15 @@ pub const OVERWRITE_VALUE_LEN: usize = 100;
 impl Overwrite {
     /// The workload: 200,000 keys x 10 rounds, with memtables and output files of
     /// 256 KiB and `level1_bytes` 1 MiB. The live data (200k x 111 bytes = 22.2 MB, about
-    /// 25.6 MB as sstables) sits in the last level; with dynamic level sizing the level above
-    /// it targets a tenth of that and the base level (where L0 goes) a tenth again, so three
-    /// levels below L0 take part and the upper ones hold about a ninth of the data.
+    /// 22 MB as sstables) sits in the last level; with dynamic level sizing the level above
+    /// it targets a tenth of that (and is the base level, where L0 goes: the next one up
+    /// would be smaller than one L0 compaction), so the upper levels hold about a tenth of
+    /// the data. The limits on pending compaction bytes are the defaults scaled as the
+    /// memtables are (256 KiB instead of 4 MiB).
     pub fn full() -> Overwrite {
         let file_bytes = 256 << 10;
+        let defaults = Options::default();
+        let scale = (defaults.memtable_bytes / file_bytes) as u64;
         Overwrite {
             keys: 200_000,
             rounds: 10,
@@ -321,7 +325,9 @@ impl Overwrite {
                 target_file_bytes: file_bytes as u64,
                 level1_bytes: 1 << 20,
                 level_size_ratio: 10,
-                ..Options::default()
+                soft_pending_compaction_bytes: defaults.soft_pending_compaction_bytes / scale,
+                hard_pending_compaction_bytes: defaults.hard_pending_compaction_bytes / scale,
+                ..defaults
             },
         }
     }

@@ -188,6 +188,14 @@ class DB(_Reader):
     ``error_if_exists`` (False), ``sync_writes`` (False: fsync the log before each write
     returns), ``memtable_bytes`` (4 MiB), ``block_bytes`` (4096), ``bloom_bits_per_key`` (10;
     0 builds no filter), ``block_cache_bytes`` (8 MiB; 0 disables the cache).
+
+    Compaction tuning (toykv.h documents each and its limits; a bad value or combination
+    raises ``InvalidArgumentError`` naming the option): ``l0_compaction_trigger`` (4),
+    ``l0_slowdown_trigger`` (8), ``l0_stop_trigger`` (12), ``level1_bytes`` (10 MiB),
+    ``level_size_ratio`` (10), ``target_file_bytes`` (2 MiB), ``max_manifest_bytes``
+    (4 MiB), ``soft_pending_compaction_bytes`` (256 MiB; 0 turns the slowdown off) and
+    ``hard_pending_compaction_bytes`` (1 GiB; 0 turns the stop off); and ``max_open_files``
+    (1,000: sstables kept open at once).
     """
 
     _GET = lib.toykv_get
@@ -204,9 +212,20 @@ class DB(_Reader):
         block_bytes: Optional[int] = None,
         bloom_bits_per_key: Optional[int] = None,
         block_cache_bytes: Optional[int] = None,
+        l0_compaction_trigger: Optional[int] = None,
+        l0_slowdown_trigger: Optional[int] = None,
+        l0_stop_trigger: Optional[int] = None,
+        level1_bytes: Optional[int] = None,
+        level_size_ratio: Optional[int] = None,
+        target_file_bytes: Optional[int] = None,
+        max_manifest_bytes: Optional[int] = None,
+        soft_pending_compaction_bytes: Optional[int] = None,
+        hard_pending_compaction_bytes: Optional[int] = None,
+        max_open_files: Optional[int] = None,
     ) -> None:
         cpath = _cstring(os.fsencode(path), "path")
         size_max = (1 << (8 * sizeof(c_size_t))) - 1
+        u64_max = (1 << 64) - 1
         sizes = {  # name: (value, setter, largest value the C type holds)
             "memtable_bytes": (memtable_bytes, lib.toykv_options_set_memtable_bytes, size_max),
             "block_bytes": (block_bytes, lib.toykv_options_set_block_bytes, size_max),
@@ -214,6 +233,25 @@ class DB(_Reader):
                 bloom_bits_per_key, lib.toykv_options_set_bloom_bits_per_key, 0xFFFFFFFF),
             "block_cache_bytes": (
                 block_cache_bytes, lib.toykv_options_set_block_cache_bytes, size_max),
+            "l0_compaction_trigger": (
+                l0_compaction_trigger, lib.toykv_options_set_l0_compaction_trigger, size_max),
+            "l0_slowdown_trigger": (
+                l0_slowdown_trigger, lib.toykv_options_set_l0_slowdown_trigger, size_max),
+            "l0_stop_trigger": (l0_stop_trigger, lib.toykv_options_set_l0_stop_trigger, size_max),
+            "level1_bytes": (level1_bytes, lib.toykv_options_set_level1_bytes, u64_max),
+            "level_size_ratio": (
+                level_size_ratio, lib.toykv_options_set_level_size_ratio, u64_max),
+            "target_file_bytes": (
+                target_file_bytes, lib.toykv_options_set_target_file_bytes, u64_max),
+            "max_manifest_bytes": (
+                max_manifest_bytes, lib.toykv_options_set_max_manifest_bytes, u64_max),
+            "soft_pending_compaction_bytes": (
+                soft_pending_compaction_bytes,
+                lib.toykv_options_set_soft_pending_compaction_bytes, u64_max),
+            "hard_pending_compaction_bytes": (
+                hard_pending_compaction_bytes,
+                lib.toykv_options_set_hard_pending_compaction_bytes, u64_max),
+            "max_open_files": (max_open_files, lib.toykv_options_set_max_open_files, size_max),
         }
         # ctypes would silently wrap a negative or oversized int; the library checks the rest.
         for name, (value, _, largest) in sizes.items():
@@ -326,8 +364,9 @@ class DB(_Reader):
 
     def property(self, name: str) -> str:
         """A database property: ``"toykv.stats"``, ``"toykv.sstables"``,
-        ``"toykv.num-files-at-level<N>"``, ``"toykv.compaction-pending"``. An unknown name
-        raises ``InvalidArgumentError``."""
+        ``"toykv.num-files-at-level<N>"``, ``"toykv.compaction-pending"`` (the bytes flushes
+        and compactions must still write, ``"0"`` when none is due). An unknown name raises
+        ``InvalidArgumentError``."""
         cname = _cstring(name, "property name")
         value = c_void_p()
         self._call(lib.toykv_property, cname, byref(value))

@@ -11,7 +11,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import List
 
 __all__ = ["lib", "library_path"]
@@ -66,6 +66,16 @@ _PROTOTYPES = {
     "toykv_options_set_block_bytes": (None, [c_void_p, c_size_t]),
     "toykv_options_set_bloom_bits_per_key": (None, [c_void_p, c_uint32]),
     "toykv_options_set_block_cache_bytes": (None, [c_void_p, c_size_t]),
+    "toykv_options_set_l0_compaction_trigger": (None, [c_void_p, c_size_t]),
+    "toykv_options_set_l0_slowdown_trigger": (None, [c_void_p, c_size_t]),
+    "toykv_options_set_l0_stop_trigger": (None, [c_void_p, c_size_t]),
+    "toykv_options_set_level1_bytes": (None, [c_void_p, c_uint64]),
+    "toykv_options_set_level_size_ratio": (None, [c_void_p, c_uint64]),
+    "toykv_options_set_target_file_bytes": (None, [c_void_p, c_uint64]),
+    "toykv_options_set_max_manifest_bytes": (None, [c_void_p, c_uint64]),
+    "toykv_options_set_soft_pending_compaction_bytes": (None, [c_void_p, c_uint64]),
+    "toykv_options_set_hard_pending_compaction_bytes": (None, [c_void_p, c_uint64]),
+    "toykv_options_set_max_open_files": (None, [c_void_p, c_size_t]),
     "toykv_open": (c_int, [c_char_p, c_void_p, POINTER(c_void_p), _err]),
     "toykv_close": (c_int, [_db, _err]),
     "toykv_destroy": (c_int, [c_char_p, _err]),

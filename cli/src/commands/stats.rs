@@ -28,7 +28,8 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         writeln!(
             out,
             "compaction pending: {}",
-            if pending == "1" { "yes" } else { "no" }
+            // A byte count, 0 when nothing is due.
+            if pending == "0" { "no" } else { "yes" }
         )?;
         writeln!(
             out,
