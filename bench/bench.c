@@ -623,6 +623,38 @@ static struct result run_in_child(const struct workload *w, const struct backend
     return r;
 }
 
+/* ---------------------------------------------------------------- the fsync floor */
+
+/* What fillsync cannot beat: one append of a put's bytes (key, value and a 20-byte record
+ * header, about what a log record of one put costs) to a fresh file and an fdatasync of it,
+ * as many times as fillsync puts. Measured just before and just after the stores' turns, as
+ * this machine's fsync latency drifts. Returns us per append, or 0 when it fails. */
+#define FLOOR_RECORD_BYTES (KEY_LEN + VALUE_LEN + 20)
+
+static double fsync_floor_us(void) {
+    char path[4096];
+    path_join(path, sizeof path, opt.dir, "fsync-floor");
+    (void)unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (fd < 0) {
+        return 0.0;
+    }
+    char record[FLOOR_RECORD_BYTES];
+    memset(record, 'x', sizeof record);
+    uint64_t ops = opt.n / 1000 ? opt.n / 1000 : 1;
+    uint64_t start = now_ns();
+    int ok = 1;
+    for (uint64_t i = 0; i < ops && ok; i++) {
+        ok = write(fd, record, sizeof record) == (ssize_t)sizeof record && fdatasync(fd) == 0;
+    }
+    uint64_t ns = now_ns() - start;
+    close(fd);
+    (void)unlink(path);
+    return ok ? (double)ns / 1000.0 / (double)ops : 0.0;
+}
+
+static double floor_before_us, floor_after_us;
+
 /* ---------------------------------------------------------------- report */
 
 static double us_per_op(const struct result *r) {
@@ -672,6 +704,21 @@ static void print_table(const struct result *rs, size_t count) {
     printf("\n'toykv x': the store's us/op divided by toykv's (above 1: toykv is faster).\n"
            "'cpu us/op': CPU time of all the store's threads per operation (wall time\n"
            "spent waiting for a core on a busy machine is not in it).\n");
+    const struct result *sync_put = NULL;
+    for (size_t i = 0; i < count && sync_put == NULL; i++) {
+        if (strcmp(rs[i].w->name, "fillsync") == 0 && strcmp(rs[i].be->name, "toykv") == 0 &&
+            rs[i].ok) {
+            sync_put = &rs[i];
+        }
+    }
+    if (sync_put != NULL && floor_before_us > 0 && floor_after_us > 0) {
+        double fl = (floor_before_us + floor_after_us) / 2;
+        printf("\nfsync floor   %d-byte append + fdatasync: %.3f us/op (%.3f before the "
+               "fillsync turns, %.3f after);\n              toykv's fillsync is %+.1f%% of "
+               "it\n",
+               FLOOR_RECORD_BYTES, fl, floor_before_us, floor_after_us,
+               (us_per_op(sync_put) / fl - 1) * 100);
+    }
     printf("\n%-13s %s\n", "workload", "toykv vs the faster of leveldb and rocksdb");
     last = NULL;
     for (size_t i = 0; i < count; i++) {
@@ -857,6 +904,10 @@ int main(int argc, char **argv) {
     struct result *rs = calloc(nw * ns, sizeof *rs);
     size_t count = 0;
     for (size_t w = 0; w < nw; w++) {
+        int fillsync = strcmp(chosen[w]->name, "fillsync") == 0;
+        if (fillsync) {
+            floor_before_us = fsync_floor_us();
+        }
         for (size_t s = 0; s < ns; s++) {
             struct result r = run_in_child(chosen[w], stores[s]);
             rs[count++] = r;
@@ -866,6 +917,9 @@ int main(int argc, char **argv) {
             } else {
                 fprintf(stderr, "  %-13s %-8s FAILED\n", r.w->name, r.be->name);
             }
+        }
+        if (fillsync) {
+            floor_after_us = fsync_floor_us();
         }
     }
     for (size_t s = 0; s < ns; s++) {
