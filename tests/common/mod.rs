@@ -82,11 +82,16 @@ pub fn dir_contents(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Bytes of every file in `dir`: sstables, WALs, manifest, `CURRENT`, `LOCK`.
+/// Bytes of every file in `dir`: sstables, WALs, manifest, `CURRENT`, `LOCK`. A file that
+/// a background compaction deletes between the listing and its `stat` counts as gone.
 pub fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
+        .map(|e| match e.and_then(|e| e.metadata()) {
+            Ok(meta) => meta.len(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(err) => panic!("{}: {err}", dir.display()),
+        })
         .sum()
 }
 
