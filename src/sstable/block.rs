@@ -27,6 +27,7 @@ use super::bytes::BlockBytes;
 use super::{checksum, FormatVersion};
 use crate::coding::{put_u32, put_varint, varint_len, Decoder};
 use crate::error::DecodeError;
+use crate::key_heads::{common_prefix_len, compare_bytes};
 use crate::types::{compare_internal, pack_tag, unpack_tag, SeqNum, ValueKind, MAX_SEQ};
 use crate::{Error, Result};
 use std::cmp::Ordering;
@@ -164,36 +165,6 @@ impl BlockBuilder {
         self.restarts.clear();
         self.since_restart = 0;
         self.last_key.clear();
-    }
-}
-
-/// How many leading bytes `a` and `b` have in common. Compares eight bytes at a time: every
-/// entry written asks this of its key and the previous one.
-pub(crate) fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
-    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-    let mut same = 0;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let differ = word(x) ^ word(y);
-        if differ != 0 {
-            // Little-endian: the lowest set bit is in the first byte that differs.
-            return same + (differ.trailing_zeros() / 8) as usize;
-        }
-        same += 8;
-    }
-    let (a, b) = (
-        a.get(same..).unwrap_or_default(),
-        b.get(same..).unwrap_or_default(),
-    );
-    same + a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// Orders two byte strings, deciding on the first byte without a call when it differs (as it
-/// does for most neighbouring keys once their shared prefix is set aside).
-#[inline]
-fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
-    match (a.first(), b.first()) {
-        (Some(x), Some(y)) if x != y => x.cmp(y),
-        _ => a.cmp(b),
     }
 }
 
@@ -842,29 +813,6 @@ mod tests {
         // Read as the other version, the same bytes are refused, not misread.
         assert!(open(build_v1(ENTRIES), V2).is_err());
         assert!(open(build(ENTRIES, 16), V1).is_err());
-    }
-
-    #[test]
-    fn common_prefix_len_agrees_with_a_byte_by_byte_count() {
-        let keys: Vec<Vec<u8>> = vec![
-            b"".to_vec(),
-            b"a".to_vec(),
-            b"abcdefg".to_vec(),
-            b"abcdefgh".to_vec(),
-            b"abcdefgh\0".to_vec(),
-            b"abcdefghijklmnopq".to_vec(),
-            b"abcdefghijklmnopr".to_vec(),
-            b"abcdefgXijklmnopq".to_vec(),
-            b"Xbcdefghijklmnopq".to_vec(),
-            vec![0xff; 40],
-            vec![0xff; 33],
-        ];
-        for a in &keys {
-            for b in &keys {
-                let slow = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-                assert_eq!(common_prefix_len(a, b), slow, "{a:?} {b:?}");
-            }
-        }
     }
 
     #[test]

@@ -136,9 +136,15 @@ impl InternalIterator for LevelIter {
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.guarded(|level| {
             // The one file that can hold the first key >= target.
-            let index = level
-                .files()
-                .partition_point(|f| f.meta.largest.as_slice() < target);
+            let index = if level.level == 0 {
+                level
+                    .files()
+                    .partition_point(|f| f.meta.largest.as_slice() < target)
+            } else {
+                level
+                    .version
+                    .first_file_ending_at_or_after(level.level, target)
+            };
             level.open(index, |it| it.seek(target))?;
             level.skip_exhausted_files()
         })
