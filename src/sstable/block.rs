@@ -475,12 +475,8 @@ impl Block {
             });
         }
         c.key.truncate(e.shared);
-        c.key.extend_from_slice(self.slice(e.delta));
-        c.at = Some(at);
-        c.next = e.end;
-        c.seq = e.seq;
-        c.kind = e.kind;
-        c.value = e.value;
+        c.key.extend_from_slice(self.slice(e.delta.clone()));
+        c.set(at, e);
         Ok(())
     }
 
@@ -504,6 +500,31 @@ impl Block {
     /// Moves `c` to the first entry at or after the internal key `(key, seq)`; unpositioned
     /// when every entry is before it.
     fn seek(&self, c: &mut Position, key: &[u8], seq: SeqNum) -> Result<(), DecodeError> {
+        match self.find(key, seq)? {
+            Some(found) => {
+                // The entry's key is the target's first `shared` bytes and its delta.
+                c.key.clear();
+                c.key
+                    .extend_from_slice(key.get(..found.entry.shared).unwrap_or_default());
+                c.key
+                    .extend_from_slice(self.slice(found.entry.delta.clone()));
+                c.set(found.at, found.entry);
+            }
+            None => c.at = None,
+        }
+        Ok(())
+    }
+
+    /// The first entry at or after the internal key `(key, seq)`, `None` when every entry is
+    /// before it.
+    ///
+    /// A binary search over the restart points (whose keys are stored whole), then a walk
+    /// forward that never rebuilds a key: it tracks how many leading bytes the entry it is
+    /// on shares with `key`. An entry that keeps more of its predecessor's bytes than that
+    /// agrees with its predecessor where the predecessor differs from `key`, so it is
+    /// smaller too and is skipped on its lengths alone; any other entry is `key`'s first
+    /// `shared` bytes followed by its delta, which is compared with the rest of `key`.
+    fn find(&self, key: &[u8], seq: SeqNum) -> Result<Option<Found>, DecodeError> {
         // The last restart point before the target: every entry before it is smaller too.
         let (mut lo, mut hi) = (0, self.num_restarts.saturating_sub(1));
         while lo < hi {
@@ -515,11 +536,35 @@ impl Block {
                 hi = mid - 1;
             }
         }
-        self.load_restart(c, lo)?;
-        while c.at.is_some() && compare_internal(&c.key, c.seq, key, seq) == Ordering::Less {
-            self.step(c)?;
+        let mut at = self.restart(lo)?;
+        // Leading bytes of `key` the current entry's key shares (none before the first).
+        let mut matched = 0;
+        while at < self.restarts_start {
+            let e = self.decode_entry(at)?;
+            if e.shared > matched {
+                at = e.end;
+                continue;
+            }
+            let delta = self.slice(e.delta.clone());
+            let rest = key.get(e.shared..).unwrap_or_default();
+            let same = common_prefix_len(delta, rest);
+            matched = e.shared + same;
+            let order = match (delta.get(same), rest.get(same)) {
+                (Some(d), Some(r)) => d.cmp(r),
+                _ => delta.len().cmp(&rest.len()),
+            }
+            .then_with(|| seq.cmp(&e.seq));
+            if order != Ordering::Less {
+                let exact = matched == key.len() && delta.len() == rest.len();
+                return Ok(Some(Found {
+                    at,
+                    entry: e,
+                    exact,
+                }));
+            }
+            at = e.end;
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The newest version of `key` with a sequence number `<= snapshot` in this block:
@@ -538,10 +583,20 @@ impl Block {
         key: &[u8],
         snapshot: SeqNum,
     ) -> Result<Option<FoundVersion<'_>>, DecodeError> {
-        let mut c = Position::default();
-        self.seek(&mut c, key, snapshot)?;
-        Ok((c.at.is_some() && c.key == key).then(|| (c.seq, c.kind, self.slice(c.value))))
+        Ok(self
+            .find(key, snapshot)?
+            .filter(|found| found.exact)
+            .map(|Found { entry, .. }| (entry.seq, entry.kind, self.slice(entry.value))))
     }
+}
+
+/// An entry [`Block::find`] landed on.
+struct Found {
+    /// Where the entry starts.
+    at: usize,
+    entry: RawEntry,
+    /// Whether its user key is the one searched for.
+    exact: bool,
 }
 
 /// Where a cursor is in a block, and the key it has rebuilt there.
@@ -555,6 +610,17 @@ struct Position {
     seq: SeqNum,
     kind: ValueKind,
     value: Range<usize>,
+}
+
+impl Position {
+    /// On the entry `e` at `at` (its key already rebuilt).
+    fn set(&mut self, at: usize, e: RawEntry) {
+        self.at = Some(at);
+        self.next = e.end;
+        self.seq = e.seq;
+        self.kind = e.kind;
+        self.value = e.value;
+    }
 }
 
 impl Default for Position {
@@ -801,6 +867,66 @@ mod tests {
             assert_eq!(block.format(), V2);
             check_reads(&block);
             assert_eq!(drain(block), owned(ENTRIES), "interval {interval}");
+        }
+    }
+
+    #[test]
+    fn seek_and_get_agree_with_a_linear_search_over_keys_sharing_prefixes() {
+        // Keys over a small alphabet up to four bytes long: many share long prefixes, some
+        // are prefixes of others; each has one to three versions.
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=4 {
+            let mut more = Vec::new();
+            for k in keys.iter().filter(|k| k.len() == len - 1) {
+                for c in [0u8, b'a', b'b', 0xff] {
+                    let mut k = k.clone();
+                    k.push(c);
+                    more.push(k);
+                }
+            }
+            keys.extend(more);
+        }
+        keys.sort();
+        keys.retain(|k| k.len() % 2 == 0 || k.first() != Some(&b'b'));
+        let mut owned: Vec<(Vec<u8>, SeqNum)> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            for v in 0..=(i % 3) as u64 {
+                owned.push((k.clone(), 30 - 10 * v));
+            }
+        }
+        let entries: Vec<TestEntry<'_>> = owned
+            .iter()
+            .map(|(k, s)| (k.as_slice(), *s, PUT, k.as_slice()))
+            .collect();
+        let mut targets: Vec<(Vec<u8>, SeqNum)> = Vec::new();
+        for k in &keys {
+            for s in [0, 15, 20, 30, SeqNum::MAX] {
+                targets.push((k.clone(), s));
+                targets.push(([k.as_slice(), b"\0"].concat(), s));
+                targets.push(([k.as_slice(), b"c"].concat(), s));
+            }
+        }
+        for interval in [1, 2, 3, 16, 1000] {
+            let block = Arc::new(open(build(&entries, interval), V2).unwrap());
+            let mut it = BlockIter::new(Arc::clone(&block));
+            for (k, s) in &targets {
+                let expected = owned
+                    .iter()
+                    .find(|(ek, es)| compare_internal(ek, *es, k, *s) != Ordering::Less);
+                it.seek(k, *s).unwrap();
+                let got = it.valid().then(|| (it.key().to_vec(), it.seq()));
+                assert_eq!(
+                    got.as_ref(),
+                    expected,
+                    "seek {k:?}@{s}, interval {interval}"
+                );
+                let found = block
+                    .get(k, *s)
+                    .unwrap()
+                    .map(|(seq, _, v)| (v.to_vec(), seq));
+                let exact = expected.filter(|(ek, _)| ek == k).cloned();
+                assert_eq!(found, exact, "get {k:?}@{s}, interval {interval}");
+            }
         }
     }
 
