@@ -119,28 +119,43 @@ pub(crate) fn head(bytes: &[u8]) -> u64 {
 }
 
 /// How many leading bytes `a` and `b` have in common. Compares eight bytes at a time.
-#[inline]
+#[inline(always)]
 pub(crate) fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
-    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    let n = a.len().min(b.len());
     let mut same = 0;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let differ = word(x) ^ word(y);
+    while same + 8 <= n {
+        let (Some(x), Some(y)) = (word_at(a, same), word_at(b, same)) else {
+            break;
+        };
+        let differ = x ^ y;
         if differ != 0 {
             // Little-endian: the lowest set bit is in the first byte that differs.
             return same + (differ.trailing_zeros() / 8) as usize;
         }
         same += 8;
     }
-    let (a, b) = (
-        a.get(same..).unwrap_or_default(),
-        b.get(same..).unwrap_or_default(),
-    );
-    same + a.iter().zip(b).take_while(|(x, y)| x == y).count()
+    while same < n && a.get(same) == b.get(same) {
+        same += 1;
+    }
+    same
+}
+
+/// The eight bytes of `bytes` at `at`, little-endian, if there are eight.
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*chunk))
+}
+
+/// Whether two byte strings are equal, as `a == b` but without a call to `memcmp`.
+#[inline(always)]
+pub(crate) fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && common_prefix_len(a, b) == a.len()
 }
 
 /// Orders two byte strings as `a.cmp(b)` does, eight bytes at a time without a call to
 /// `memcmp`: keys are short, and a call costs more than the comparison.
-#[inline]
+#[inline(always)]
 pub(crate) fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
     let n = common_prefix_len(a, b);
     match (a.get(n), b.get(n)) {
@@ -177,13 +192,14 @@ mod tests {
     }
 
     #[test]
-    fn common_prefix_len_and_compare_bytes_agree_with_byte_by_byte_answers() {
+    fn prefix_lengths_comparisons_and_equality_agree_with_byte_by_byte_answers() {
         let keys = keys();
         for a in &keys {
             for b in &keys {
                 let slow = a.iter().zip(b).take_while(|(x, y)| x == y).count();
                 assert_eq!(common_prefix_len(a, b), slow, "{a:?} {b:?}");
                 assert_eq!(compare_bytes(a, b), a.cmp(b), "{a:?} {b:?}");
+                assert_eq!(bytes_equal(a, b), a == b, "{a:?} {b:?}");
             }
         }
     }

@@ -45,12 +45,20 @@ impl TableIter {
         position: impl FnOnce(&mut BlockIter) -> Result<(), DecodeError>,
     ) -> Result<()> {
         let mut position: Option<_> = Some(position);
+        // The previous block's cursor is reused for its key buffer's allocation.
+        let mut spare = self.block.take();
         loop {
             if block_index >= self.table.index().len() {
-                self.block = None;
                 return Ok(());
             }
-            let mut it = BlockIter::new(self.table.read_block(block_index)?);
+            let block = self.table.read_block(block_index)?;
+            let mut it = match spare.take() {
+                Some(mut it) => {
+                    it.reset(block);
+                    it
+                }
+                None => BlockIter::new(block),
+            };
             let result = match position.take() {
                 Some(position) => position(&mut it),
                 None => it.seek_to_first(),
@@ -61,11 +69,13 @@ impl TableIter {
                 self.block = Some(it);
                 return Ok(());
             }
+            spare = Some(it);
             block_index += 1;
         }
     }
 
     /// Runs a move unless the cursor already failed; a failure makes it sticky.
+    #[inline]
     fn guarded(&mut self, step: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
         if let Some(e) = &self.error {
             return Err(e.duplicate());
@@ -81,20 +91,27 @@ impl TableIter {
     }
 }
 
+/// `block` is `Some` only while it is on an entry (a move that leaves a block's end enters
+/// the next block or leaves `None`; an error leaves `None`), so the accessors need not ask
+/// the block cursor whether it is valid.
 impl InternalIterator for TableIter {
+    #[inline]
     fn valid(&self) -> bool {
-        self.error.is_none() && self.block.as_ref().is_some_and(BlockIter::valid)
+        self.block.is_some()
     }
 
     /// Valid until the next move.
+    #[inline]
     fn key(&self) -> &[u8] {
         self.block.as_ref().map_or(&[], BlockIter::key)
     }
 
+    #[inline]
     fn seq(&self) -> SeqNum {
         self.block.as_ref().map_or(0, BlockIter::seq)
     }
 
+    #[inline]
     fn kind(&self) -> ValueKind {
         self.block
             .as_ref()
@@ -102,11 +119,13 @@ impl InternalIterator for TableIter {
     }
 
     /// Borrowed from the current block; valid until the next move.
+    #[inline]
     fn value(&self) -> &[u8] {
         self.block.as_ref().map_or(&[], BlockIter::value)
     }
 
     /// A no-op on an unpositioned or exhausted cursor.
+    #[inline]
     fn next(&mut self) -> Result<()> {
         self.guarded(|it| {
             let Some(block) = &mut it.block else {

@@ -15,17 +15,17 @@ pub(crate) mod manifest;
 mod table_cache;
 
 pub(crate) use edit::{FileMeta, VersionEdit};
+pub(crate) use level_iter::LevelIter;
 pub(crate) use table_cache::TableCache;
 
 use crate::key_heads::KeyHeads;
 
 use crate::env::FileSystem;
 use crate::filename::table_path;
-use crate::iterators::InternalIterator;
+use crate::iterators::ScanSource;
 use crate::sstable::{Table, TableBuilder};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
-use level_iter::LevelIter;
 use parking_lot::RwLock;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -367,13 +367,17 @@ impl Version {
     /// file (they overlap), then one per non-empty deeper level, which opens only the file
     /// a seek lands in. A seek so costs one table seek per L0 file and per level. Tables
     /// are opened (through the table cache) by the first seek, not here.
-    pub(crate) fn iterators(self: &Arc<Self>, out: &mut Vec<Box<dyn InternalIterator>>) {
+    pub(crate) fn iterators(self: &Arc<Self>, out: &mut Vec<ScanSource>) {
         for index in 0..self.files(0).len() {
-            out.push(Box::new(LevelIter::one_file(Arc::clone(self), 0, index)));
+            out.push(ScanSource::Level(LevelIter::one_file(
+                Arc::clone(self),
+                0,
+                index,
+            )));
         }
         for level in 1..NUM_LEVELS {
             if !self.files(level).is_empty() {
-                out.push(Box::new(LevelIter::new(Arc::clone(self), level)));
+                out.push(ScanSource::Level(LevelIter::new(Arc::clone(self), level)));
             }
         }
     }
