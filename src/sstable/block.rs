@@ -182,6 +182,45 @@ fn append_short(key: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// Where a walk (see [`Block::decode`]) over a block's entries is.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    /// Where restart point `next_restart` lies (`usize::MAX` past the array).
+    restart: usize,
+    /// Restart points passed.
+    next_restart: usize,
+    /// Entries read.
+    entries: usize,
+    /// Whether the walk passed the last entry with every check made.
+    finished: bool,
+}
+
+/// Checks that the entry `c` is on comes after the previous block's separator.
+fn check_first(c: &Position, after: KeyRef<'_>) -> Result<(), DecodeError> {
+    let (after, after_seq) = after;
+    match c.at {
+        Some(at) if compare_internal(&c.key, c.seq, after, after_seq) != Ordering::Greater => {
+            Err(DecodeError {
+                field: "block first key (not after the previous block)",
+                offset: at,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks that the last entry of a finished walk (still in `c`) is at or before the block's
+/// own separator; `end` is where the entries end, for the error.
+fn check_last(c: &Position, upto: KeyRef<'_>, end: usize) -> Result<(), DecodeError> {
+    if compare_internal(&c.key, c.seq, upto.0, upto.1) == Ordering::Greater {
+        return Err(DecodeError {
+            field: "block last key (past its index separator)",
+            offset: end,
+        });
+    }
+    Ok(())
+}
+
 /// What the index says about a block: every entry comes after `after` (the previous block's
 /// separator; `None` for the first block) and at or before `upto` (its own separator).
 #[derive(Debug, Clone, Copy)]
@@ -240,6 +279,27 @@ impl Block {
         path: &Path,
         offset: u64,
     ) -> Result<Block> {
+        let block = Block::checksummed(raw, format, path, offset)?;
+        block
+            .check_entries(bounds)
+            .map_err(|e| e.in_file(path, offset))?;
+        Ok(block)
+    }
+
+    /// Checks the CRC trailer and the restart array's place, as [`Block::from_disk`], but
+    /// does not walk the entries: REQUIRES that the caller reads the block only through a
+    /// walking cursor ([`BlockIter::walk_first`]) until that cursor has passed the last entry
+    /// (and checked it against the index), and only then keeps it as a verified block.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corruption`] naming `path` when the checksum or the restart count is wrong.
+    pub(crate) fn checksummed(
+        raw: impl Into<BlockBytes>,
+        format: FormatVersion,
+        path: &Path,
+        offset: u64,
+    ) -> Result<Block> {
         let mut raw = raw.into();
         let contents_len = raw.len().checked_sub(BLOCK_TRAILER_LEN).ok_or_else(|| {
             Error::corruption(path, offset, "data block shorter than its checksum")
@@ -256,7 +316,7 @@ impl Block {
             ));
         }
         raw.truncate(contents_len);
-        Block::decode(raw, format, bounds).map_err(|e| e.in_file(path, offset))
+        Block::layout(raw, format).map_err(|e| e.in_file(path, offset))
     }
 
     /// Decodes block contents whose trailer was already verified and removed, and walks
@@ -269,11 +329,20 @@ impl Block {
     /// # Errors
     ///
     /// A [`DecodeError`] naming the first malformed field.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     pub(crate) fn decode(
         data: impl Into<BlockBytes>,
         format: FormatVersion,
         bounds: Option<BlockBounds<'_>>,
     ) -> Result<Block, DecodeError> {
+        let block = Block::layout(data, format)?;
+        block.check_entries(bounds)?;
+        Ok(block)
+    }
+
+    /// Finds the restart array in block contents (trailer removed); the entries are not
+    /// looked at.
+    fn layout(data: impl Into<BlockBytes>, format: FormatVersion) -> Result<Block, DecodeError> {
         let data = data.into();
         let bad = |field: &'static str, offset: usize| DecodeError { field, offset };
         let count_field = match format {
@@ -290,84 +359,104 @@ impl Block {
         if num_restarts == 0 {
             return Err(bad(count_field, count_at));
         }
-        let block = Block {
+        Ok(Block {
             data,
             format,
             restarts_start,
             num_restarts,
-        };
-        block.check_entries(bounds)?;
-        Ok(block)
+        })
     }
 
-    /// The walk behind [`Block::decode`].
+    /// The walk behind [`Block::decode`]: a walking cursor over every entry, and the
+    /// first and last entries against `bounds`.
     fn check_entries(&self, bounds: Option<BlockBounds<'_>>) -> Result<(), DecodeError> {
+        let mut c = Position::default();
+        let mut walk = self.walk_start()?;
+        self.walk_step(&mut c, &mut walk)?;
+        if let Some(after) = bounds.and_then(|b| b.after) {
+            check_first(&c, after)?;
+        }
+        while c.at.is_some() {
+            self.walk_step(&mut c, &mut walk)?;
+        }
+        if let Some(bounds) = bounds {
+            check_last(&c, bounds.upto, self.restarts_start)?;
+        }
+        Ok(())
+    }
+
+    /// A walk about to read the first entry.
+    fn walk_start(&self) -> Result<Walk, DecodeError> {
+        Ok(Walk {
+            restart: self.restart_or_end(0)?,
+            next_restart: 0,
+            entries: 0,
+            finished: false,
+        })
+    }
+
+    /// The offset of restart point `i`, or `usize::MAX` past the restart array.
+    fn restart_or_end(&self, i: usize) -> Result<usize, DecodeError> {
+        if i < self.num_restarts {
+            self.restart(i)
+        } else {
+            Ok(usize::MAX)
+        }
+    }
+
+    /// Moves `c` to the entry after its current one (onto the first when the walk has read
+    /// none), checking it as [`Block::decode`] promises: well formed, after the previous
+    /// entry, listed in the restart array exactly when it is a restart point. Past the last
+    /// entry, checks that the restart array listed nothing more and marks the walk finished;
+    /// `c` keeps the last entry's key and sequence number for the caller's check against
+    /// the index.
+    #[inline]
+    fn walk_step(&self, c: &mut Position, w: &mut Walk) -> Result<(), DecodeError> {
         let bad = |field: &'static str, offset: usize| DecodeError { field, offset };
         let restart_field = match self.format {
             FormatVersion::V1 => "block entry offset",
             FormatVersion::V2 => "block restart offset",
         };
-        let mut key: Vec<u8> = Vec::new();
-        let mut prev_seq: SeqNum = 0;
-        let (mut at, mut next_restart, mut entries) = (0usize, 0usize, 0usize);
-        // The position of restart `next_restart` (past the array: none).
-        let restart_at = |i: usize| -> Result<usize, DecodeError> {
-            if i < self.num_restarts {
-                self.restart(i)
-            } else {
-                Ok(usize::MAX)
+        let at = if w.entries == 0 { 0 } else { c.next };
+        if at >= self.restarts_start {
+            if w.next_restart != self.num_restarts {
+                return Err(bad(restart_field, self.restart_slot(w.next_restart)));
             }
-        };
-        let mut restart = restart_at(0)?;
-        while at < self.restarts_start {
-            if restart < at {
-                // The restart points into the previous entry, or the array does not ascend.
-                return Err(bad(restart_field, self.restart_slot(next_restart)));
-            }
-            let is_restart = restart == at;
-            if !is_restart && (entries == 0 || self.format == FormatVersion::V1) {
-                // The first entry must be a restart point; version 1 lists every entry.
-                return Err(bad(restart_field, self.restart_slot(next_restart)));
-            }
-            let e = self.decode_entry(at)?;
-            let prev_len = if is_restart { 0 } else { key.len() };
-            if e.shared > prev_len {
-                return Err(bad("block entry shared key length", at));
-            }
-            let delta = self.slice(e.delta.clone());
-            if entries > 0 {
-                // Both keys start with the same `shared` bytes: the rest orders them.
-                let order = compare_bytes(delta, key.get(e.shared..).unwrap_or_default())
-                    .then_with(|| prev_seq.cmp(&e.seq));
-                if order != Ordering::Greater {
-                    return Err(bad("block entry order", at));
-                }
-            }
-            key.truncate(e.shared);
-            key.extend_from_slice(delta);
-            prev_seq = e.seq;
-            if entries == 0 {
-                if let Some((after, after_seq)) = bounds.and_then(|b| b.after) {
-                    if compare_internal(&key, e.seq, after, after_seq) != Ordering::Greater {
-                        return Err(bad("block first key (not after the previous block)", at));
-                    }
-                }
-            }
-            if is_restart {
-                next_restart += 1;
-                restart = restart_at(next_restart)?;
-            }
-            entries += 1;
-            at = e.end;
+            c.at = None;
+            w.finished = true;
+            return Ok(());
         }
-        if next_restart != self.num_restarts {
-            return Err(bad(restart_field, self.restart_slot(next_restart)));
+        if w.restart < at {
+            // The restart points into the previous entry, or the array does not ascend.
+            return Err(bad(restart_field, self.restart_slot(w.next_restart)));
         }
-        if let Some(BlockBounds { upto, .. }) = bounds {
-            if compare_internal(&key, prev_seq, upto.0, upto.1) == Ordering::Greater {
-                return Err(bad("block last key (past its index separator)", at));
+        let is_restart = w.restart == at;
+        if !is_restart && (w.entries == 0 || self.format == FormatVersion::V1) {
+            // The first entry must be a restart point; version 1 lists every entry.
+            return Err(bad(restart_field, self.restart_slot(w.next_restart)));
+        }
+        let e = self.decode_entry(at)?;
+        let prev_len = if is_restart { 0 } else { c.key.len() };
+        if e.shared > prev_len {
+            return Err(bad("block entry shared key length", at));
+        }
+        let delta = self.slice(e.delta.clone());
+        if w.entries > 0 {
+            // Both keys start with the same `shared` bytes: the rest orders them.
+            let order = compare_bytes(delta, c.key.get(e.shared..).unwrap_or_default())
+                .then_with(|| c.seq.cmp(&e.seq));
+            if order != Ordering::Greater {
+                return Err(bad("block entry order", at));
             }
         }
+        c.key.truncate(e.shared);
+        append_short(&mut c.key, delta);
+        c.set(at, e);
+        if is_restart {
+            w.next_restart += 1;
+            w.restart = self.restart_or_end(w.next_restart)?;
+        }
+        w.entries += 1;
         Ok(())
     }
 
@@ -652,10 +741,17 @@ impl Default for Position {
 
 /// A cursor over one block's entries. It owns an `Arc` of the block, so the block lives as
 /// long as the cursor; used by one thread at a time. After an error it is unpositioned.
+///
+/// A *walking* cursor ([`BlockIter::walk_first`]) reads a block that was only checksummed
+/// ([`Block::checksummed`]) from its first entry on, making on each entry, before it is
+/// read, the checks [`Block::decode`] makes on all of them: a scan verifies a block in the
+/// pass that reads it instead of in a pass of its own.
 #[derive(Debug)]
 pub(crate) struct BlockIter {
     block: Arc<Block>,
     pos: Position,
+    /// `Some` for a walking cursor.
+    walk: Option<Walk>,
 }
 
 impl BlockIter {
@@ -664,6 +760,7 @@ impl BlockIter {
         BlockIter {
             block,
             pos: Position::default(),
+            walk: None,
         }
     }
 
@@ -672,6 +769,55 @@ impl BlockIter {
         self.block = block;
         self.pos.at = None;
         self.pos.key.clear();
+        self.walk = None;
+    }
+
+    /// Makes this a walking cursor and moves it to the first entry, checked. Later `next`
+    /// calls check each entry before moving onto it.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] naming the first check that failed; the cursor is then unpositioned.
+    pub(crate) fn walk_first(&mut self) -> Result<(), DecodeError> {
+        self.pos.key.clear();
+        let result = self.block.walk_start().and_then(|mut walk| {
+            let step = self.block.walk_step(&mut self.pos, &mut walk);
+            self.walk = Some(walk);
+            step
+        });
+        self.settle(result)
+    }
+
+    /// For a walking cursor that passed its block's last entry with every check made:
+    /// checks that entry against `upto` (the block's separator in the index) and returns
+    /// true, the block is now verified. False for any other cursor.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the last entry is past `upto`.
+    pub(crate) fn walk_verified(&self, upto: Option<KeyRef<'_>>) -> Result<bool, DecodeError> {
+        if !matches!(self.walk, Some(Walk { finished: true, .. })) {
+            return Ok(false);
+        }
+        if let Some(upto) = upto {
+            check_last(&self.pos, upto, self.block.restarts_start)?;
+        }
+        Ok(true)
+    }
+
+    /// The block this cursor reads.
+    pub(crate) fn block(&self) -> &Arc<Block> {
+        &self.block
+    }
+
+    /// Checks that the entry this cursor is on comes after `after` (the previous block's
+    /// separator).
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when it does not.
+    pub(crate) fn check_after(&self, after: KeyRef<'_>) -> Result<(), DecodeError> {
+        check_first(&self.pos, after)
     }
 
     #[inline]
@@ -708,17 +854,22 @@ impl BlockIter {
     /// # Errors
     ///
     /// A [`DecodeError`] (offset within the block) when an entry is malformed.
+    /// REQUIRES (as for [`BlockIter::seek`]): the block is verified, not only checksummed.
     pub(crate) fn seek_to_first(&mut self) -> Result<(), DecodeError> {
+        self.walk = None;
         let result = self.block.load_restart(&mut self.pos, 0);
         self.settle(result)
     }
 
     /// Moves to the first entry at or after `(key, seq)`; not valid when there is none.
+    /// REQUIRES: the block is verified ([`Block::from_disk`]), not only checksummed: the
+    /// search trusts the restart array and the order of the entries.
     ///
     /// # Errors
     ///
     /// As [`BlockIter::seek_to_first`].
     pub(crate) fn seek(&mut self, key: &[u8], seq: SeqNum) -> Result<(), DecodeError> {
+        self.walk = None;
         let result = self.block.seek(&mut self.pos, key, seq);
         self.settle(result)
     }
@@ -730,7 +881,12 @@ impl BlockIter {
     /// As [`BlockIter::seek_to_first`].
     #[inline]
     pub(crate) fn next(&mut self) -> Result<(), DecodeError> {
-        let result = self.block.step(&mut self.pos);
+        let result = match &mut self.walk {
+            Some(walk) if !walk.finished && self.pos.at.is_some() => {
+                self.block.walk_step(&mut self.pos, walk)
+            }
+            _ => self.block.step(&mut self.pos),
+        };
         self.settle(result)
     }
 

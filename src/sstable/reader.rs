@@ -252,7 +252,66 @@ impl Table {
         Ok(block)
     }
 
+    /// Data block `i` for a scan entering it at its first entry: the verified block if one
+    /// is kept (`true`), or else one that is only checksummed (`false`), which the caller
+    /// must read through a walking cursor and hand to [`Table::keep_walked`] once the walk
+    /// passed every entry and the index's bounds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corruption`] naming the file and the block's offset; an I/O error.
+    pub(crate) fn read_block_for_scan(&self, i: usize) -> Result<(Arc<Block>, bool)> {
+        let handle = self
+            .index
+            .handle(i)
+            .ok_or_else(|| Error::corruption(&self.path, 0, format!("no data block number {i}")))?;
+        if let (Some(map), Some(slot)) = (&self.map, self.mapped_blocks.get(i)) {
+            if let Some(block) = slot.get() {
+                return Ok((Arc::clone(block), true));
+            }
+            let raw = self.mapped_bytes(map, handle)?;
+            let block = Block::checksummed(raw, self.format, &self.path, handle.offset)?;
+            return Ok((Arc::new(block), false));
+        }
+        if let Some(block) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(self.file_number, handle.offset))
+        {
+            return Ok((block, true));
+        }
+        let raw = self.read_raw(handle)?;
+        let block = Block::checksummed(raw, self.format, &self.path, handle.offset)?;
+        Ok((Arc::new(block), false))
+    }
+
+    /// Keeps data block `i`, read by [`Table::read_block_for_scan`] and walked to its end
+    /// with every check passed (the caller checked its first and last entries against
+    /// [`Table::block_bounds`]), as verified: later reads use it without a check.
+    pub(crate) fn keep_walked(&self, i: usize, block: &Arc<Block>) {
+        if let Some(slot) = self.mapped_blocks.get(i) {
+            let _ = slot.get_or_init(|| Arc::clone(block));
+        } else if let (Some(cache), Some(handle)) = (&self.cache, self.index.handle(i)) {
+            cache.insert(self.file_number, handle.offset, Arc::clone(block));
+        }
+    }
+
+    /// What the index says of data block `i`'s entries: after the previous block's
+    /// separator, at or before its own.
+    pub(crate) fn block_bounds(&self, i: usize) -> Option<BlockBounds<'_>> {
+        self.index.separator(i).map(|upto| BlockBounds {
+            after: i.checked_sub(1).and_then(|prev| self.index.separator(prev)),
+            upto,
+        })
+    }
+
     fn load_block(&self, i: usize, handle: BlockHandle) -> Result<Block> {
+        let raw = self.read_raw(handle)?;
+        self.verify_block(i, handle, raw.into())
+    }
+
+    /// Reads a block's bytes (trailer included) with `pread`.
+    fn read_raw(&self, handle: BlockHandle) -> Result<Vec<u8>> {
         let BlockHandle { offset, len } = handle;
         let len = usize::try_from(len).map_err(|_| {
             Error::corruption(
@@ -263,7 +322,7 @@ impl Table {
         })?;
         let mut raw = vec![0u8; len];
         self.file.read_exact_at(&mut raw, offset)?;
-        self.verify_block(i, handle, raw.into())
+        Ok(raw)
     }
 
     /// The block's bytes as a range of the map.
@@ -281,13 +340,14 @@ impl Table {
     /// Checks data block `i`'s bytes (checksum, every entry) and that its keys lie within
     /// its index separators, and decodes them.
     fn verify_block(&self, i: usize, handle: BlockHandle, raw: BlockBytes) -> Result<Block> {
-        let offset = handle.offset;
         // The index was verified on its own; make sure it describes this very block.
-        let bounds = self.index.separator(i).map(|upto| BlockBounds {
-            after: i.checked_sub(1).and_then(|prev| self.index.separator(prev)),
-            upto,
-        });
-        Block::from_disk(raw, self.format, bounds, &self.path, offset)
+        Block::from_disk(
+            raw,
+            self.format,
+            self.block_bounds(i),
+            &self.path,
+            handle.offset,
+        )
     }
 
     /// A decoding error in data block `i`, as a corruption naming the file and the offset.
