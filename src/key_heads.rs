@@ -121,36 +121,38 @@ pub(crate) fn head(bytes: &[u8]) -> u64 {
 /// How many leading bytes `a` and `b` have in common. Compares eight bytes at a time.
 #[inline(always)]
 pub(crate) fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
+    let (mut x, mut y) = (a, b);
     let mut same = 0;
-    while same + 8 <= n {
-        let (Some(x), Some(y)) = (word_at(a, same), word_at(b, same)) else {
-            break;
-        };
-        let differ = x ^ y;
+    while let (Some((wx, tx)), Some((wy, ty))) =
+        (x.split_first_chunk::<8>(), y.split_first_chunk::<8>())
+    {
+        let differ = u64::from_le_bytes(*wx) ^ u64::from_le_bytes(*wy);
         if differ != 0 {
             // Little-endian: the lowest set bit is in the first byte that differs.
             return same + (differ.trailing_zeros() / 8) as usize;
         }
         same += 8;
+        (x, y) = (tx, ty);
     }
-    while same < n && a.get(same) == b.get(same) {
-        same += 1;
-    }
-    same
-}
-
-/// The eight bytes of `bytes` at `at`, little-endian, if there are eight.
-#[inline(always)]
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
-    Some(u64::from_le_bytes(*chunk))
+    same + x.iter().zip(y).take_while(|(p, q)| p == q).count()
 }
 
 /// Whether two byte strings are equal, as `a == b` but without a call to `memcmp`.
 #[inline(always)]
 pub(crate) fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && common_prefix_len(a, b) == a.len()
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a, b);
+    while let (Some((wx, tx)), Some((wy, ty))) =
+        (x.split_first_chunk::<8>(), y.split_first_chunk::<8>())
+    {
+        if wx != wy {
+            return false;
+        }
+        (x, y) = (tx, ty);
+    }
+    x.iter().zip(y).all(|(p, q)| p == q)
 }
 
 /// Orders two byte strings as `a.cmp(b)` does, eight bytes at a time without a call to
@@ -161,6 +163,25 @@ pub(crate) fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
     match (a.get(n), b.get(n)) {
         (Some(x), Some(y)) => x.cmp(y),
         _ => a.len().cmp(&b.len()),
+    }
+}
+
+/// Appends `bytes` to `key`. Keys and their deltas are mostly a few bytes, which fixed-size
+/// copies of eight and single bytes append for less than a call to `memcpy` costs.
+#[inline(always)]
+pub(crate) fn extend_short(key: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() > 32 {
+        key.extend_from_slice(bytes);
+        return;
+    }
+    key.reserve(bytes.len());
+    let mut rest = bytes;
+    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+        key.extend_from_slice(word);
+        rest = tail;
+    }
+    for &byte in rest {
+        key.push(byte);
     }
 }
 
@@ -200,6 +221,9 @@ mod tests {
                 assert_eq!(common_prefix_len(a, b), slow, "{a:?} {b:?}");
                 assert_eq!(compare_bytes(a, b), a.cmp(b), "{a:?} {b:?}");
                 assert_eq!(bytes_equal(a, b), a == b, "{a:?} {b:?}");
+                let mut joined = a.clone();
+                extend_short(&mut joined, b);
+                assert_eq!(joined, [a.as_slice(), b.as_slice()].concat());
             }
         }
     }

@@ -27,7 +27,7 @@ use super::bytes::BlockBytes;
 use super::{checksum, FormatVersion};
 use crate::coding::{put_u32, put_varint, varint_len, Decoder};
 use crate::error::DecodeError;
-use crate::key_heads::{common_prefix_len, compare_bytes};
+use crate::key_heads::{common_prefix_len, compare_bytes, extend_short};
 use crate::types::{compare_internal, pack_tag, unpack_tag, SeqNum, ValueKind, MAX_SEQ};
 use crate::{Error, Result};
 use std::cmp::Ordering;
@@ -165,20 +165,6 @@ impl BlockBuilder {
         self.restarts.clear();
         self.since_restart = 0;
         self.last_key.clear();
-    }
-}
-
-/// Appends `bytes` to `key`. A key's delta is mostly a few bytes, which a loop copies for
-/// less than a call to `memcpy` costs.
-#[inline(always)]
-fn append_short(key: &mut Vec<u8>, bytes: &[u8]) {
-    if bytes.len() <= 16 {
-        key.reserve(16);
-        for &byte in bytes {
-            key.push(byte);
-        }
-    } else {
-        key.extend_from_slice(bytes);
     }
 }
 
@@ -450,7 +436,7 @@ impl Block {
             }
         }
         c.key.truncate(e.shared);
-        append_short(&mut c.key, delta);
+        extend_short(&mut c.key, delta);
         c.set(at, e);
         if is_restart {
             w.next_restart += 1;
@@ -497,7 +483,59 @@ impl Block {
     }
 
     /// Decodes the entry starting at `at` without looking at the previous key.
+    #[inline(always)]
     fn decode_entry(&self, at: usize) -> Result<RawEntry, DecodeError> {
+        if self.format == FormatVersion::V2 {
+            if let Some(e) = self.decode_v2_short(at) {
+                return Ok(e);
+            }
+        }
+        self.decode_entry_slow(at)
+    }
+
+    /// The common version-2 entry, decoded on the fast path: three one-byte lengths and a
+    /// tag of at most eight bytes, all within the entries. `None` for anything else (which
+    /// [`Block::decode_entry_slow`] decodes, or names the bad field of).
+    #[inline(always)]
+    fn decode_v2_short(&self, at: usize) -> Option<RawEntry> {
+        let region = self.data.get(..self.restarts_start)?;
+        let &[shared, delta_len, value_len] = region.get(at..)?.first_chunk::<3>()?;
+        if (shared | delta_len | value_len) >= 0x80 {
+            return None;
+        }
+        let delta_start = at + 3;
+        let tag_at = delta_start + usize::from(delta_len);
+        let mut tag: u64 = 0;
+        let mut tag_len = 0;
+        for (i, &byte) in region.get(tag_at..)?.iter().take(8).enumerate() {
+            tag |= u64::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                tag_len = i + 1;
+                break;
+            }
+        }
+        if tag_len == 0 {
+            return None;
+        }
+        let (seq, kind) = unpack_tag(tag)?;
+        let value_start = tag_at + tag_len;
+        let end = value_start + usize::from(value_len);
+        if end > region.len() {
+            return None;
+        }
+        Some(RawEntry {
+            shared: usize::from(shared),
+            delta: delta_start..tag_at,
+            seq,
+            kind,
+            value: value_start..end,
+            end,
+        })
+    }
+
+    /// [`Block::decode_entry`] for any entry, naming the bad field of a malformed one.
+    #[inline(never)]
+    fn decode_entry_slow(&self, at: usize) -> Result<RawEntry, DecodeError> {
         let region = self.data.get(..self.restarts_start).unwrap_or_default();
         let rest = region.get(at..).ok_or(DecodeError {
             field: "block entry offset",
@@ -578,7 +616,7 @@ impl Block {
             });
         }
         c.key.truncate(e.shared);
-        append_short(&mut c.key, self.slice(e.delta.clone()));
+        extend_short(&mut c.key, self.slice(e.delta.clone()));
         c.set(at, e);
         Ok(())
     }
@@ -1111,6 +1149,42 @@ mod tests {
                 let exact = expected.filter(|(ek, _)| ek == k).cloned();
                 assert_eq!(found, exact, "get {k:?}@{s}, interval {interval}");
             }
+        }
+    }
+
+    #[test]
+    fn entries_with_long_lengths_or_tags_read_back_beside_short_ones() {
+        // Short entries take the one-byte-lengths decode; these need multi-byte lengths
+        // (keys, shared prefixes and values of 128 bytes or more) or a tag of nine or ten
+        // bytes (sequence numbers of 2^48 and up), and must decode the same way.
+        let long_a = [b'a'; 200];
+        let long_b = [[b'a'; 150].as_slice(), b"b"].concat();
+        let long_value = [7u8; 300];
+        let entries: &[TestEntry<'_>] = &[
+            (b"a", MAX_SEQ, PUT, b"top"),
+            (b"a", 1 << 48, PUT, &long_value),
+            (b"a", (1 << 48) - 1, DEL, b""),
+            (&long_a, 3, PUT, b"x"),
+            (&long_b, MAX_SEQ, PUT, &long_value),
+            (&long_b, 2, PUT, b"y"),
+            (b"b", 1, PUT, b"z"),
+        ];
+        for interval in [1, 2, 3, 16] {
+            let block = open(build(entries, interval), V2).unwrap();
+            for &(k, s, kind, v) in entries {
+                let got = block
+                    .get(k, s)
+                    .unwrap()
+                    .map(|(s, kind, v)| (s, kind, v.to_vec()));
+                assert_eq!(got, Some((s, kind, v.to_vec())), "interval {interval}");
+            }
+            let mut it = BlockIter::new(Arc::new(block));
+            for &(k, s, _, v) in entries {
+                it.seek(k, s).unwrap();
+                assert_eq!((it.key(), it.seq(), it.value()), (k, s, v), "{interval}");
+            }
+            let again = open(build(entries, interval), V2).unwrap();
+            assert_eq!(drain(again), owned(entries), "interval {interval}");
         }
     }
 
