@@ -24,6 +24,7 @@
 //! is one reader's cursor over it.
 
 use super::bytes::BlockBytes;
+use super::prefetch::prefetch;
 use super::{checksum, FormatVersion};
 use crate::coding::{put_u32, put_varint, varint_len, Decoder};
 use crate::error::DecodeError;
@@ -752,23 +753,6 @@ impl Block {
 /// How many restart points' keys [`Block::find`] asks for before its binary search; a
 /// block with more has its keys read one probe at a time.
 const PREFETCHED_RESTARTS: usize = 8;
-
-/// Asks the CPU to start loading every cache line of `bytes` (a no-op off x86-64).
-#[inline(always)]
-fn prefetch(bytes: &[u8]) {
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-    #[cfg(target_arch = "x86_64")]
-    for line in bytes.chunks(64) {
-        // SAFETY: a prefetch only hints the cache; it reads nothing the program sees and
-        // cannot fault, and the address is inside a live slice anyway.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
-            )
-        };
-    }
-}
 
 /// An entry [`Block::find`] landed on.
 struct Found {

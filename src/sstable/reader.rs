@@ -17,6 +17,7 @@ use super::filter::BloomFilter;
 use super::footer::{Footer, FOOTER_LEN};
 use super::index::{BlockHandle, Index};
 use super::iter::TableIter;
+use super::prefetch::prefetch;
 use super::{checksum, FormatVersion};
 use crate::cache::BlockCache;
 use crate::env::{MappedFile, RandomAccessFile};
@@ -26,6 +27,10 @@ use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
+
+/// The bytes at a block's end that hold its restart array (a 4 KiB block's few restart
+/// offsets), its restart count and its checksum.
+const TAIL_BYTES: usize = 40;
 
 /// An open, immutable sstable.
 #[derive(Debug)]
@@ -230,6 +235,18 @@ impl Table {
             .handle(i)
             .ok_or_else(|| Error::corruption(&self.path, 0, format!("no data block number {i}")))?;
         if let (Some(map), Some(slot)) = (&self.map, self.mapped_blocks.get(i)) {
+            // A search of the block reads its restart array (at its end) and its first key
+            // first: ask for both now, while the block's slot and header are on their way.
+            if let Some(raw) = usize::try_from(handle.offset).ok().and_then(|start| {
+                map.bytes()
+                    .get(start..)?
+                    .get(..usize::try_from(handle.len).ok()?)
+            }) {
+                let tail = raw.len().saturating_sub(TAIL_BYTES);
+                for at in [0, tail, raw.len().saturating_sub(1)] {
+                    prefetch(raw.get(at..=at).unwrap_or_default());
+                }
+            }
             if let Some(block) = slot.get() {
                 return Ok(Arc::clone(block));
             }
