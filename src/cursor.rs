@@ -8,6 +8,7 @@
 use crate::db::{DbInner, SuperVersion};
 use crate::iterators::merge::MergeIterator;
 use crate::iterators::user_iter::UserIterator;
+use crate::iterators::ScanSource;
 use crate::types::SeqNum;
 use crate::Result;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ pub struct Cursor {
     seq: SeqNum,
     /// Keeps the files the cursor reads from being deleted until it is dropped.
     _pinned: Arc<SuperVersion>,
-    iter: UserIterator<MergeIterator>,
+    iter: UserIterator<MergeIterator<ScanSource>>,
 }
 
 impl std::fmt::Debug for Cursor {

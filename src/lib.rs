@@ -29,6 +29,7 @@ pub mod fuzzing;
 mod hash;
 pub mod inspect;
 mod iterators;
+mod key_heads;
 mod log;
 mod memtable;
 mod options;

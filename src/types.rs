@@ -52,8 +52,9 @@ pub fn unpack_tag(tag: u64) -> Option<(SeqNum, ValueKind)> {
 }
 
 /// Orders two internal keys: user key ascending, then sequence number descending.
+#[inline]
 pub fn compare_internal(a_key: &[u8], a_seq: SeqNum, b_key: &[u8], b_seq: SeqNum) -> Ordering {
-    a_key.cmp(b_key).then_with(|| b_seq.cmp(&a_seq))
+    crate::key_heads::compare_bytes(a_key, b_key).then_with(|| b_seq.cmp(&a_seq))
 }
 
 /// Checks a key against the documented limit.

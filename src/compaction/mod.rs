@@ -209,7 +209,7 @@ fn merge_into(db: &DbInner, task: &Task, writer: &mut OutputWriter<'_>) -> Resul
     let children = task
         .inputs
         .iter()
-        .map(|(_, f)| Ok(Box::new(f.table()?.iter()) as Box<dyn InternalIterator>))
+        .map(|(_, f)| Ok(f.table()?.iter()))
         .collect::<Result<Vec<_>>>()?;
     let mut merged = MergeIterator::new(children);
     merged.seek_to_first()?;

@@ -297,9 +297,9 @@ impl<'a> Target<'a> {
         seq: SeqNum,
         number: u64,
     ) -> Result<Option<FileMeta>> {
-        let children: Vec<Box<dyn InternalIterator>> = std::iter::once(&sv.mem)
+        let children: Vec<_> = std::iter::once(&sv.mem)
             .chain(sv.frozen.iter())
-            .map(|mem| Box::new(mem.iter()) as Box<dyn InternalIterator>)
+            .map(|mem| mem.iter())
             .collect();
         let mut merged = MergeIterator::new(children);
         merged.seek_to_first()?;

@@ -28,13 +28,13 @@ use crate::env::{FileLock, FileSystem};
 use crate::hash::key_hash;
 use crate::iterators::merge::MergeIterator;
 use crate::iterators::user_iter::UserIterator;
-use crate::iterators::InternalIterator;
+use crate::iterators::ScanSource;
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::snapshot::Snapshot;
 use crate::types::{check_key, SeqNum, ValueKind};
 use crate::version::manifest::ManifestWriter;
-use crate::version::{TableCache, Version, VersionEdit};
+use crate::version::{TableCache, Version, VersionEdit, NUM_LEVELS};
 use crate::wal::Wal;
 use crate::{Error, Result};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -79,10 +79,10 @@ impl SuperVersion {
         snapshot: SeqNum,
         start: Option<Vec<u8>>,
         end: Option<Vec<u8>>,
-    ) -> UserIterator<MergeIterator> {
-        let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
+    ) -> UserIterator<MergeIterator<ScanSource>> {
+        let mut children = Vec::with_capacity(1 + self.frozen.len() + NUM_LEVELS);
         for mem in std::iter::once(&self.mem).chain(self.frozen.iter()) {
-            children.push(Box::new(mem.iter()));
+            children.push(ScanSource::Mem(mem.iter()));
         }
         self.version.iterators(&mut children);
         UserIterator::new(MergeIterator::new(children), snapshot, start, end)

@@ -6,82 +6,63 @@
 //! or a replayed duplicate, and then the newest copy is the right one). Visibility and
 //! tombstones are not this iterator's business: see `user_iter`.
 //!
-//! The child holding the smallest entry is kept out of the heap: a step advances it and
-//! compares it once with the heap's smallest, and only when that one is now smaller do the
-//! two trade places. In a scan, long runs of entries come from one source (the bottom
-//! level holds most of the data), so most steps cost one comparison and no heap work.
+//! The children stay where they are, in one vector; the order is kept over their positions.
+//! The child holding the smallest entry is kept apart: a step advances it and compares it
+//! once with the smallest of the others, and only when that one is now smaller do the two
+//! trade places. In a scan, long runs of entries come from one source (the bottom level
+//! holds most of the data), so most steps cost one comparison. The others are few (a
+//! source per memtable, L0 file and level), so they are kept in a small array sorted by
+//! their current entry, largest first, where a child re-enters by a short insertion.
 
 use super::InternalIterator;
 use crate::types::{compare_internal, SeqNum, ValueKind};
 use crate::{Error, Result};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
-/// A child iterator with its source rank (0 = newest).
-struct Child {
-    rank: usize,
-    iter: Box<dyn InternalIterator>,
-}
-
-impl Child {
-    /// REQUIRES: both children valid.
-    fn order(&self, other: &Child) -> Ordering {
-        compare_internal(
-            self.iter.key(),
-            self.iter.seq(),
-            other.iter.key(),
-            other.iter.seq(),
-        )
-        .then(self.rank.cmp(&other.rank))
-    }
-}
-
-impl PartialEq for Child {
-    fn eq(&self, other: &Self) -> bool {
-        self.order(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Child {}
-
-impl PartialOrd for Child {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Child {
-    /// Reversed: `BinaryHeap` is a max-heap and we want the smallest entry on top.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.order(self)
-    }
-}
-
-/// Merges children into one stream in internal-key order.
-pub(crate) struct MergeIterator {
+/// Merges children into one stream in internal-key order. Generic over the children's type
+/// so that a scan's many calls into them per step are direct (see [`super::ScanSource`]).
+pub(crate) struct MergeIterator<I> {
+    /// The children, newest source first: a child's position is its rank.
+    children: Vec<I>,
     /// The valid child with the smallest current entry; `None` when no child is valid.
-    top: Option<Child>,
-    /// The other valid children, smallest current entry on top.
-    heap: BinaryHeap<Child>,
-    /// Exhausted children, kept for the next seek.
-    idle: Vec<Child>,
+    top: Option<usize>,
+    /// The other valid children, largest current entry first (the next smallest is last).
+    rest: Vec<usize>,
     /// The first error any child returned; once set the iterator stays failed.
     error: Option<Error>,
 }
 
-impl MergeIterator {
+impl<I: InternalIterator> MergeIterator<I> {
     /// `children` newest first. The iterator starts unpositioned: seek before reading.
-    pub(crate) fn new(children: Vec<Box<dyn InternalIterator>>) -> MergeIterator {
+    pub(crate) fn new(children: Vec<I>) -> MergeIterator<I> {
         MergeIterator {
+            rest: Vec::with_capacity(children.len()),
+            children,
             top: None,
-            heap: BinaryHeap::with_capacity(children.len()),
-            idle: children
-                .into_iter()
-                .enumerate()
-                .map(|(rank, iter)| Child { rank, iter })
-                .collect(),
             error: None,
         }
+    }
+
+    /// How the current entries of children `a` and `b` order (REQUIRES: both valid).
+    #[inline]
+    fn order(&self, a: usize, b: usize) -> Ordering {
+        match (self.children.get(a), self.children.get(b)) {
+            (Some(x), Some(y)) => {
+                compare_internal(x.key(), x.seq(), y.key(), y.seq()).then(a.cmp(&b))
+            }
+            _ => a.cmp(&b),
+        }
+    }
+
+    /// Puts valid child `child` among `rest`, keeping it sorted.
+    #[inline]
+    fn insert(&mut self, child: usize) {
+        let at = self
+            .rest
+            .iter()
+            .rposition(|&other| self.order(other, child) == Ordering::Greater)
+            .map_or(0, |i| i + 1);
+        self.rest.insert(at, child);
     }
 
     fn check_failed(&self) -> Result<()> {
@@ -94,83 +75,88 @@ impl MergeIterator {
     fn fail(&mut self, error: Error) -> Error {
         let copy = error.duplicate();
         self.error = Some(error);
-        self.idle.extend(self.top.take());
-        self.idle.extend(self.heap.drain());
+        self.top = None;
+        self.rest.clear();
         copy
     }
 
-    /// Repositions every child with `position` and rebuilds the heap.
-    fn reposition(
-        &mut self,
-        mut position: impl FnMut(&mut dyn InternalIterator) -> Result<()>,
-    ) -> Result<()> {
+    /// Repositions every child with `position` and orders them again.
+    fn reposition(&mut self, mut position: impl FnMut(&mut I) -> Result<()>) -> Result<()> {
         self.check_failed()?;
-        let mut children: Vec<Child> = self.heap.drain().collect();
-        children.extend(self.top.take());
-        children.append(&mut self.idle);
-        children.sort_by_key(|c| c.rank);
-        for mut child in children {
-            if let Err(e) = position(child.iter.as_mut()) {
-                self.idle.push(child);
+        self.top = None;
+        self.rest.clear();
+        for child in 0..self.children.len() {
+            let Some(it) = self.children.get_mut(child) else {
+                break;
+            };
+            if let Err(e) = position(it) {
                 return Err(self.fail(e));
             }
-            if child.iter.valid() {
-                self.heap.push(child);
-            } else {
-                self.idle.push(child);
+            if it.valid() {
+                self.insert(child);
             }
         }
-        self.top = self.heap.pop();
+        self.top = self.rest.pop();
         Ok(())
     }
 
-    fn top(&self) -> &Child {
+    #[inline]
+    fn top(&self) -> &I {
         // Callers check `valid()` first, as the trait requires.
-        match &self.top {
+        match self.top.and_then(|top| self.children.get(top)) {
             Some(child) => child,
             None => panic!("MergeIterator read while not valid"),
         }
     }
 }
 
-impl InternalIterator for MergeIterator {
+impl<I: InternalIterator> InternalIterator for MergeIterator<I> {
+    #[inline]
     fn valid(&self) -> bool {
         self.error.is_none() && self.top.is_some()
     }
 
+    #[inline]
     fn key(&self) -> &[u8] {
-        self.top().iter.key()
+        self.top().key()
     }
 
+    #[inline]
     fn seq(&self) -> SeqNum {
-        self.top().iter.seq()
+        self.top().seq()
     }
 
+    #[inline]
     fn kind(&self) -> ValueKind {
-        self.top().iter.kind()
+        self.top().kind()
     }
 
+    #[inline]
     fn value(&self) -> &[u8] {
-        self.top().iter.value()
+        self.top().value()
     }
 
     fn next(&mut self) -> Result<()> {
         self.check_failed()?;
-        let Some(top) = self.top.as_mut() else {
+        let Some(top) = self.top else {
             return Ok(());
         };
-        if let Err(e) = top.iter.next() {
+        let Some(it) = self.children.get_mut(top) else {
+            return Ok(());
+        };
+        if let Err(e) = it.next() {
             return Err(self.fail(e));
         }
-        if !top.iter.valid() {
-            self.idle.extend(self.top.take());
-            self.top = self.heap.pop();
+        if !it.valid() {
+            self.top = self.rest.pop();
             return Ok(());
         }
-        if let Some(mut second) = self.heap.peek_mut() {
-            if second.order(top) == Ordering::Less {
-                // Dropping `second` after the swap restores the heap order.
-                std::mem::swap(&mut *second, top);
+        // Mostly the same child stays on top: one comparison.
+        if let Some(&second) = self.rest.last() {
+            if self.order(second, top) == Ordering::Less {
+                self.rest.pop();
+                self.top = Some(second);
+                self.insert(top);
             }
         }
         Ok(())
@@ -194,7 +180,7 @@ mod tests {
         (key.into(), seq, ValueKind::Put, value.into())
     }
 
-    fn drain(it: &mut MergeIterator) -> Vec<(String, SeqNum)> {
+    fn drain<I: InternalIterator>(it: &mut MergeIterator<I>) -> Vec<(String, SeqNum)> {
         let mut out = Vec::new();
         while it.valid() {
             out.push((String::from_utf8(it.key().to_vec()).unwrap(), it.seq()));
@@ -211,7 +197,7 @@ mod tests {
             put("b", 2, "b2"),
             put("c", 3, "c3"),
         ]);
-        let mut it = MergeIterator::new(vec![Box::new(newer), Box::new(older)]);
+        let mut it = MergeIterator::new(vec![newer, older]);
         it.seek_to_first().unwrap();
         let expect: Vec<(String, SeqNum)> = [("a", 1), ("b", 9), ("b", 2), ("c", 3), ("d", 8)]
             .iter()
@@ -228,7 +214,7 @@ mod tests {
     fn equal_entries_come_from_the_newest_source_first() {
         let newer = VecIter::new(vec![put("k", 5, "new")]);
         let older = VecIter::new(vec![put("k", 5, "old")]);
-        let mut it = MergeIterator::new(vec![Box::new(newer), Box::new(older)]);
+        let mut it = MergeIterator::new(vec![newer, older]);
         it.seek_to_first().unwrap();
         assert_eq!(it.value(), b"new");
     }
@@ -258,11 +244,11 @@ mod tests {
             compare_internal(a.0.as_bytes(), a.1, b.0.as_bytes(), b.1)
         };
         all.sort_by(order);
-        let children: Vec<Box<dyn InternalIterator>> = sources
+        let children: Vec<VecIter> = sources
             .into_iter()
             .map(|mut entries| {
                 entries.sort_by(|a, b| compare_internal(&a.0, a.1, &b.0, b.1));
-                Box::new(VecIter::new(entries)) as Box<dyn InternalIterator>
+                VecIter::new(entries)
             })
             .collect();
         let mut it = MergeIterator::new(children);
@@ -275,7 +261,7 @@ mod tests {
 
     #[test]
     fn no_children_is_an_empty_stream() {
-        let mut it = MergeIterator::new(Vec::new());
+        let mut it = MergeIterator::<VecIter>::new(Vec::new());
         it.seek_to_first().unwrap();
         assert!(!it.valid());
     }
@@ -311,7 +297,8 @@ mod tests {
     #[test]
     fn a_child_error_surfaces_and_sticks() {
         let ok = VecIter::new(vec![put("a", 1, "1")]);
-        let mut it = MergeIterator::new(vec![Box::new(ok), Box::new(Failing)]);
+        let children: Vec<Box<dyn InternalIterator>> = vec![Box::new(ok), Box::new(Failing)];
+        let mut it = MergeIterator::new(children);
         assert!(it.seek_to_first().is_err());
         assert!(!it.valid());
         assert!(it.seek(b"a").is_err());

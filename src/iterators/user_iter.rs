@@ -3,12 +3,15 @@
 //! Wraps an [`InternalIterator`] (normally the merge iterator) and applies, in order:
 //! snapshot visibility (versions newer than the snapshot are skipped), newest-wins (older
 //! versions of a key are skipped), tombstone hiding (a deleted key does not appear), and the
-//! range `[start, end)`. Keys and values are copied out so that they stay valid until the
-//! next call, whatever happens to the sources.
+//! range `[start, end)`. The key returned is copied out (the next call steps past its other
+//! versions, comparing with it as the sources move on); the value is borrowed from the
+//! source, which stays where it is until the next call.
 
 use super::InternalIterator;
+use crate::key_heads::{bytes_equal, compare_bytes};
 use crate::types::{SeqNum, ValueKind};
 use crate::Result;
+use std::cmp::Ordering;
 
 /// Live entries of a range at a snapshot.
 pub(crate) struct UserIterator<I: InternalIterator> {
@@ -16,8 +19,8 @@ pub(crate) struct UserIterator<I: InternalIterator> {
     snapshot: SeqNum,
     start: Option<Vec<u8>>,
     end: Option<Vec<u8>>,
+    /// The key returned last (while `on_returned_key`, `inner` is on its newest version).
     key: Vec<u8>,
-    value: Vec<u8>,
     /// Set once the range is exhausted (until the next seek).
     done: bool,
     /// The next call to `advance` must first position `inner` (nothing read yet).
@@ -43,7 +46,6 @@ impl<I: InternalIterator> UserIterator<I> {
             start,
             end,
             key: Vec::new(),
-            value: Vec::new(),
             done: empty,
             unpositioned: true,
             on_returned_key: false,
@@ -61,7 +63,7 @@ impl<I: InternalIterator> UserIterator<I> {
             return Ok(None);
         }
         match self.find_next() {
-            Ok(true) => Ok(Some((&self.key, &self.value))),
+            Ok(true) => Ok(Some((&self.key, self.inner.value()))),
             Ok(false) => {
                 self.done = true;
                 Ok(None)
@@ -97,7 +99,8 @@ impl<I: InternalIterator> UserIterator<I> {
         Ok(())
     }
 
-    /// Moves `inner` to the newest visible, live version of the next key and copies it out.
+    /// Moves `inner` to the newest visible, live version of the next key and copies the key
+    /// out.
     fn find_next(&mut self) -> Result<bool> {
         if self.unpositioned {
             self.unpositioned = false;
@@ -115,7 +118,7 @@ impl<I: InternalIterator> UserIterator<I> {
                 return Ok(false);
             }
             if let Some(end) = &self.end {
-                if self.inner.key() >= end.as_slice() {
+                if compare_bytes(self.inner.key(), end) != Ordering::Less {
                     return Ok(false);
                 }
             }
@@ -128,8 +131,6 @@ impl<I: InternalIterator> UserIterator<I> {
             self.key.extend_from_slice(self.inner.key());
             match self.inner.kind() {
                 ValueKind::Put => {
-                    self.value.clear();
-                    self.value.extend_from_slice(self.inner.value());
                     self.on_returned_key = true;
                     return Ok(true);
                 }
@@ -139,8 +140,9 @@ impl<I: InternalIterator> UserIterator<I> {
     }
 
     /// Advances `inner` past every version of `self.key`.
+    #[inline]
     fn skip_key_versions(&mut self) -> Result<()> {
-        while self.inner.valid() && self.inner.key() == self.key.as_slice() {
+        while self.inner.valid() && bytes_equal(self.inner.key(), &self.key) {
             self.inner.next()?;
         }
         Ok(())

@@ -24,9 +24,11 @@
 //! is one reader's cursor over it.
 
 use super::bytes::BlockBytes;
+use super::prefetch::prefetch;
 use super::{checksum, FormatVersion};
 use crate::coding::{put_u32, put_varint, varint_len, Decoder};
 use crate::error::DecodeError;
+use crate::key_heads::{common_prefix_len, compare_bytes, extend_short};
 use crate::types::{compare_internal, pack_tag, unpack_tag, SeqNum, ValueKind, MAX_SEQ};
 use crate::{Error, Result};
 use std::cmp::Ordering;
@@ -167,34 +169,43 @@ impl BlockBuilder {
     }
 }
 
-/// How many leading bytes `a` and `b` have in common. Compares eight bytes at a time: every
-/// entry written asks this of its key and the previous one.
-pub(crate) fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
-    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-    let mut same = 0;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let differ = word(x) ^ word(y);
-        if differ != 0 {
-            // Little-endian: the lowest set bit is in the first byte that differs.
-            return same + (differ.trailing_zeros() / 8) as usize;
-        }
-        same += 8;
-    }
-    let (a, b) = (
-        a.get(same..).unwrap_or_default(),
-        b.get(same..).unwrap_or_default(),
-    );
-    same + a.iter().zip(b).take_while(|(x, y)| x == y).count()
+/// Where a walk (see [`Block::decode`]) over a block's entries is.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    /// Where restart point `next_restart` lies (`usize::MAX` past the array).
+    restart: usize,
+    /// Restart points passed.
+    next_restart: usize,
+    /// Entries read.
+    entries: usize,
+    /// Whether the walk passed the last entry with every check made.
+    finished: bool,
 }
 
-/// Orders two byte strings, deciding on the first byte without a call when it differs (as it
-/// does for most neighbouring keys once their shared prefix is set aside).
-#[inline]
-fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
-    match (a.first(), b.first()) {
-        (Some(x), Some(y)) if x != y => x.cmp(y),
-        _ => a.cmp(b),
+/// Checks that the entry `c` is on comes after the previous block's separator.
+fn check_first(c: &Position, after: KeyRef<'_>) -> Result<(), DecodeError> {
+    let (after, after_seq) = after;
+    match c.at {
+        Some(at) if compare_internal(&c.key, c.seq, after, after_seq) != Ordering::Greater => {
+            Err(DecodeError {
+                field: "block first key (not after the previous block)",
+                offset: at,
+            })
+        }
+        _ => Ok(()),
     }
+}
+
+/// Checks that the last entry of a finished walk (still in `c`) is at or before the block's
+/// own separator; `end` is where the entries end, for the error.
+fn check_last(c: &Position, upto: KeyRef<'_>, end: usize) -> Result<(), DecodeError> {
+    if compare_internal(&c.key, c.seq, upto.0, upto.1) == Ordering::Greater {
+        return Err(DecodeError {
+            field: "block last key (past its index separator)",
+            offset: end,
+        });
+    }
+    Ok(())
 }
 
 /// What the index says about a block: every entry comes after `after` (the previous block's
@@ -255,6 +266,27 @@ impl Block {
         path: &Path,
         offset: u64,
     ) -> Result<Block> {
+        let block = Block::checksummed(raw, format, path, offset)?;
+        block
+            .check_entries(bounds)
+            .map_err(|e| e.in_file(path, offset))?;
+        Ok(block)
+    }
+
+    /// Checks the CRC trailer and the restart array's place, as [`Block::from_disk`], but
+    /// does not walk the entries: REQUIRES that the caller reads the block only through a
+    /// walking cursor ([`BlockIter::walk_first`]) until that cursor has passed the last entry
+    /// (and checked it against the index), and only then keeps it as a verified block.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corruption`] naming `path` when the checksum or the restart count is wrong.
+    pub(crate) fn checksummed(
+        raw: impl Into<BlockBytes>,
+        format: FormatVersion,
+        path: &Path,
+        offset: u64,
+    ) -> Result<Block> {
         let mut raw = raw.into();
         let contents_len = raw.len().checked_sub(BLOCK_TRAILER_LEN).ok_or_else(|| {
             Error::corruption(path, offset, "data block shorter than its checksum")
@@ -271,7 +303,7 @@ impl Block {
             ));
         }
         raw.truncate(contents_len);
-        Block::decode(raw, format, bounds).map_err(|e| e.in_file(path, offset))
+        Block::layout(raw, format).map_err(|e| e.in_file(path, offset))
     }
 
     /// Decodes block contents whose trailer was already verified and removed, and walks
@@ -284,11 +316,20 @@ impl Block {
     /// # Errors
     ///
     /// A [`DecodeError`] naming the first malformed field.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     pub(crate) fn decode(
         data: impl Into<BlockBytes>,
         format: FormatVersion,
         bounds: Option<BlockBounds<'_>>,
     ) -> Result<Block, DecodeError> {
+        let block = Block::layout(data, format)?;
+        block.check_entries(bounds)?;
+        Ok(block)
+    }
+
+    /// Finds the restart array in block contents (trailer removed); the entries are not
+    /// looked at.
+    fn layout(data: impl Into<BlockBytes>, format: FormatVersion) -> Result<Block, DecodeError> {
         let data = data.into();
         let bad = |field: &'static str, offset: usize| DecodeError { field, offset };
         let count_field = match format {
@@ -305,84 +346,104 @@ impl Block {
         if num_restarts == 0 {
             return Err(bad(count_field, count_at));
         }
-        let block = Block {
+        Ok(Block {
             data,
             format,
             restarts_start,
             num_restarts,
-        };
-        block.check_entries(bounds)?;
-        Ok(block)
+        })
     }
 
-    /// The walk behind [`Block::decode`].
+    /// The walk behind [`Block::decode`]: a walking cursor over every entry, and the
+    /// first and last entries against `bounds`.
     fn check_entries(&self, bounds: Option<BlockBounds<'_>>) -> Result<(), DecodeError> {
+        let mut c = Position::default();
+        let mut walk = self.walk_start()?;
+        self.walk_step(&mut c, &mut walk)?;
+        if let Some(after) = bounds.and_then(|b| b.after) {
+            check_first(&c, after)?;
+        }
+        while c.at.is_some() {
+            self.walk_step(&mut c, &mut walk)?;
+        }
+        if let Some(bounds) = bounds {
+            check_last(&c, bounds.upto, self.restarts_start)?;
+        }
+        Ok(())
+    }
+
+    /// A walk about to read the first entry.
+    fn walk_start(&self) -> Result<Walk, DecodeError> {
+        Ok(Walk {
+            restart: self.restart_or_end(0)?,
+            next_restart: 0,
+            entries: 0,
+            finished: false,
+        })
+    }
+
+    /// The offset of restart point `i`, or `usize::MAX` past the restart array.
+    fn restart_or_end(&self, i: usize) -> Result<usize, DecodeError> {
+        if i < self.num_restarts {
+            self.restart(i)
+        } else {
+            Ok(usize::MAX)
+        }
+    }
+
+    /// Moves `c` to the entry after its current one (onto the first when the walk has read
+    /// none), checking it as [`Block::decode`] promises: well formed, after the previous
+    /// entry, listed in the restart array exactly when it is a restart point. Past the last
+    /// entry, checks that the restart array listed nothing more and marks the walk finished;
+    /// `c` keeps the last entry's key and sequence number for the caller's check against
+    /// the index.
+    #[inline]
+    fn walk_step(&self, c: &mut Position, w: &mut Walk) -> Result<(), DecodeError> {
         let bad = |field: &'static str, offset: usize| DecodeError { field, offset };
         let restart_field = match self.format {
             FormatVersion::V1 => "block entry offset",
             FormatVersion::V2 => "block restart offset",
         };
-        let mut key: Vec<u8> = Vec::new();
-        let mut prev_seq: SeqNum = 0;
-        let (mut at, mut next_restart, mut entries) = (0usize, 0usize, 0usize);
-        // The position of restart `next_restart` (past the array: none).
-        let restart_at = |i: usize| -> Result<usize, DecodeError> {
-            if i < self.num_restarts {
-                self.restart(i)
-            } else {
-                Ok(usize::MAX)
+        let at = if w.entries == 0 { 0 } else { c.next };
+        if at >= self.restarts_start {
+            if w.next_restart != self.num_restarts {
+                return Err(bad(restart_field, self.restart_slot(w.next_restart)));
             }
-        };
-        let mut restart = restart_at(0)?;
-        while at < self.restarts_start {
-            if restart < at {
-                // The restart points into the previous entry, or the array does not ascend.
-                return Err(bad(restart_field, self.restart_slot(next_restart)));
-            }
-            let is_restart = restart == at;
-            if !is_restart && (entries == 0 || self.format == FormatVersion::V1) {
-                // The first entry must be a restart point; version 1 lists every entry.
-                return Err(bad(restart_field, self.restart_slot(next_restart)));
-            }
-            let e = self.decode_entry(at)?;
-            let prev_len = if is_restart { 0 } else { key.len() };
-            if e.shared > prev_len {
-                return Err(bad("block entry shared key length", at));
-            }
-            let delta = self.slice(e.delta.clone());
-            if entries > 0 {
-                // Both keys start with the same `shared` bytes: the rest orders them.
-                let order = compare_bytes(delta, key.get(e.shared..).unwrap_or_default())
-                    .then_with(|| prev_seq.cmp(&e.seq));
-                if order != Ordering::Greater {
-                    return Err(bad("block entry order", at));
-                }
-            }
-            key.truncate(e.shared);
-            key.extend_from_slice(delta);
-            prev_seq = e.seq;
-            if entries == 0 {
-                if let Some((after, after_seq)) = bounds.and_then(|b| b.after) {
-                    if compare_internal(&key, e.seq, after, after_seq) != Ordering::Greater {
-                        return Err(bad("block first key (not after the previous block)", at));
-                    }
-                }
-            }
-            if is_restart {
-                next_restart += 1;
-                restart = restart_at(next_restart)?;
-            }
-            entries += 1;
-            at = e.end;
+            c.at = None;
+            w.finished = true;
+            return Ok(());
         }
-        if next_restart != self.num_restarts {
-            return Err(bad(restart_field, self.restart_slot(next_restart)));
+        if w.restart < at {
+            // The restart points into the previous entry, or the array does not ascend.
+            return Err(bad(restart_field, self.restart_slot(w.next_restart)));
         }
-        if let Some(BlockBounds { upto, .. }) = bounds {
-            if compare_internal(&key, prev_seq, upto.0, upto.1) == Ordering::Greater {
-                return Err(bad("block last key (past its index separator)", at));
+        let is_restart = w.restart == at;
+        if !is_restart && (w.entries == 0 || self.format == FormatVersion::V1) {
+            // The first entry must be a restart point; version 1 lists every entry.
+            return Err(bad(restart_field, self.restart_slot(w.next_restart)));
+        }
+        let e = self.decode_entry(at)?;
+        let prev_len = if is_restart { 0 } else { c.key.len() };
+        if e.shared > prev_len {
+            return Err(bad("block entry shared key length", at));
+        }
+        let delta = self.slice(e.delta.clone());
+        if w.entries > 0 {
+            // Both keys start with the same `shared` bytes: the rest orders them.
+            let order = compare_bytes(delta, c.key.get(e.shared..).unwrap_or_default())
+                .then_with(|| c.seq.cmp(&e.seq));
+            if order != Ordering::Greater {
+                return Err(bad("block entry order", at));
             }
         }
+        c.key.truncate(e.shared);
+        extend_short(&mut c.key, delta);
+        c.set(at, e);
+        if is_restart {
+            w.next_restart += 1;
+            w.restart = self.restart_or_end(w.next_restart)?;
+        }
+        w.entries += 1;
         Ok(())
     }
 
@@ -423,7 +484,59 @@ impl Block {
     }
 
     /// Decodes the entry starting at `at` without looking at the previous key.
+    #[inline(always)]
     fn decode_entry(&self, at: usize) -> Result<RawEntry, DecodeError> {
+        if self.format == FormatVersion::V2 {
+            if let Some(e) = self.decode_v2_short(at) {
+                return Ok(e);
+            }
+        }
+        self.decode_entry_slow(at)
+    }
+
+    /// The common version-2 entry, decoded on the fast path: three one-byte lengths and a
+    /// tag of at most eight bytes, all within the entries. `None` for anything else (which
+    /// [`Block::decode_entry_slow`] decodes, or names the bad field of).
+    #[inline(always)]
+    fn decode_v2_short(&self, at: usize) -> Option<RawEntry> {
+        let region = self.data.get(..self.restarts_start)?;
+        let &[shared, delta_len, value_len] = region.get(at..)?.first_chunk::<3>()?;
+        if (shared | delta_len | value_len) >= 0x80 {
+            return None;
+        }
+        let delta_start = at + 3;
+        let tag_at = delta_start + usize::from(delta_len);
+        let mut tag: u64 = 0;
+        let mut tag_len = 0;
+        for (i, &byte) in region.get(tag_at..)?.iter().take(8).enumerate() {
+            tag |= u64::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                tag_len = i + 1;
+                break;
+            }
+        }
+        if tag_len == 0 {
+            return None;
+        }
+        let (seq, kind) = unpack_tag(tag)?;
+        let value_start = tag_at + tag_len;
+        let end = value_start + usize::from(value_len);
+        if end > region.len() {
+            return None;
+        }
+        Some(RawEntry {
+            shared: usize::from(shared),
+            delta: delta_start..tag_at,
+            seq,
+            kind,
+            value: value_start..end,
+            end,
+        })
+    }
+
+    /// [`Block::decode_entry`] for any entry, naming the bad field of a malformed one.
+    #[inline(never)]
+    fn decode_entry_slow(&self, at: usize) -> Result<RawEntry, DecodeError> {
         let region = self.data.get(..self.restarts_start).unwrap_or_default();
         let rest = region.get(at..).ok_or(DecodeError {
             field: "block entry offset",
@@ -504,12 +617,8 @@ impl Block {
             });
         }
         c.key.truncate(e.shared);
-        c.key.extend_from_slice(self.slice(e.delta));
-        c.at = Some(at);
-        c.next = e.end;
-        c.seq = e.seq;
-        c.kind = e.kind;
-        c.value = e.value;
+        extend_short(&mut c.key, self.slice(e.delta.clone()));
+        c.set(at, e);
         Ok(())
     }
 
@@ -533,6 +642,43 @@ impl Block {
     /// Moves `c` to the first entry at or after the internal key `(key, seq)`; unpositioned
     /// when every entry is before it.
     fn seek(&self, c: &mut Position, key: &[u8], seq: SeqNum) -> Result<(), DecodeError> {
+        match self.find(key, seq)? {
+            Some(found) => {
+                // The entry's key is the target's first `shared` bytes and its delta.
+                c.key.clear();
+                c.key
+                    .extend_from_slice(key.get(..found.entry.shared).unwrap_or_default());
+                c.key
+                    .extend_from_slice(self.slice(found.entry.delta.clone()));
+                c.set(found.at, found.entry);
+            }
+            None => c.at = None,
+        }
+        Ok(())
+    }
+
+    /// The first entry at or after the internal key `(key, seq)`, `None` when every entry is
+    /// before it.
+    ///
+    /// A binary search over the restart points (whose keys are stored whole), then a walk
+    /// forward that never rebuilds a key: it tracks how many leading bytes the entry it is
+    /// on shares with `key`. An entry that keeps more of its predecessor's bytes than that
+    /// agrees with its predecessor where the predecessor differs from `key`, so it is
+    /// smaller too and is skipped on its lengths alone; any other entry is `key`'s first
+    /// `shared` bytes followed by its delta, which is compared with the rest of `key`.
+    ///
+    /// A block that is not in the CPU cache costs a miss per line the search reads, and
+    /// each read waits for the one before it (an entry's lengths give the next entry's
+    /// offset). So the search first asks for the lines it is about to read, to have them
+    /// arrive together: the restart points' keys (a 4 KiB block has a handful), then the
+    /// entries from the chosen restart point to the next.
+    fn find(&self, key: &[u8], seq: SeqNum) -> Result<Option<Found>, DecodeError> {
+        if self.num_restarts <= PREFETCHED_RESTARTS {
+            for i in 0..self.num_restarts {
+                let at = self.restart(i)?;
+                prefetch(self.data.get(at..at + 1).unwrap_or_default());
+            }
+        }
         // The last restart point before the target: every entry before it is smaller too.
         let (mut lo, mut hi) = (0, self.num_restarts.saturating_sub(1));
         while lo < hi {
@@ -544,11 +690,41 @@ impl Block {
                 hi = mid - 1;
             }
         }
-        self.load_restart(c, lo)?;
-        while c.at.is_some() && compare_internal(&c.key, c.seq, key, seq) == Ordering::Less {
-            self.step(c)?;
+        let mut at = self.restart(lo)?;
+        let run_end = if lo + 1 < self.num_restarts {
+            self.restart(lo + 1)?
+        } else {
+            self.restarts_start
+        };
+        prefetch(self.data.get(at..run_end).unwrap_or_default());
+        // Leading bytes of `key` the current entry's key shares (none before the first).
+        let mut matched = 0;
+        while at < self.restarts_start {
+            let e = self.decode_entry(at)?;
+            if e.shared > matched {
+                at = e.end;
+                continue;
+            }
+            let delta = self.slice(e.delta.clone());
+            let rest = key.get(e.shared..).unwrap_or_default();
+            let same = common_prefix_len(delta, rest);
+            matched = e.shared + same;
+            let order = match (delta.get(same), rest.get(same)) {
+                (Some(d), Some(r)) => d.cmp(r),
+                _ => delta.len().cmp(&rest.len()),
+            }
+            .then_with(|| seq.cmp(&e.seq));
+            if order != Ordering::Less {
+                let exact = matched == key.len() && delta.len() == rest.len();
+                return Ok(Some(Found {
+                    at,
+                    entry: e,
+                    exact,
+                }));
+            }
+            at = e.end;
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The newest version of `key` with a sequence number `<= snapshot` in this block:
@@ -567,10 +743,24 @@ impl Block {
         key: &[u8],
         snapshot: SeqNum,
     ) -> Result<Option<FoundVersion<'_>>, DecodeError> {
-        let mut c = Position::default();
-        self.seek(&mut c, key, snapshot)?;
-        Ok((c.at.is_some() && c.key == key).then(|| (c.seq, c.kind, self.slice(c.value))))
+        Ok(self
+            .find(key, snapshot)?
+            .filter(|found| found.exact)
+            .map(|Found { entry, .. }| (entry.seq, entry.kind, self.slice(entry.value))))
     }
+}
+
+/// How many restart points' keys [`Block::find`] asks for before its binary search; a
+/// block with more has its keys read one probe at a time.
+const PREFETCHED_RESTARTS: usize = 8;
+
+/// An entry [`Block::find`] landed on.
+struct Found {
+    /// Where the entry starts.
+    at: usize,
+    entry: RawEntry,
+    /// Whether its user key is the one searched for.
+    exact: bool,
 }
 
 /// Where a cursor is in a block, and the key it has rebuilt there.
@@ -584,6 +774,17 @@ struct Position {
     seq: SeqNum,
     kind: ValueKind,
     value: Range<usize>,
+}
+
+impl Position {
+    /// On the entry `e` at `at` (its key already rebuilt).
+    fn set(&mut self, at: usize, e: RawEntry) {
+        self.at = Some(at);
+        self.next = e.end;
+        self.seq = e.seq;
+        self.kind = e.kind;
+        self.value = e.value;
+    }
 }
 
 impl Default for Position {
@@ -601,10 +802,17 @@ impl Default for Position {
 
 /// A cursor over one block's entries. It owns an `Arc` of the block, so the block lives as
 /// long as the cursor; used by one thread at a time. After an error it is unpositioned.
+///
+/// A *walking* cursor ([`BlockIter::walk_first`]) reads a block that was only checksummed
+/// ([`Block::checksummed`]) from its first entry on, making on each entry, before it is
+/// read, the checks [`Block::decode`] makes on all of them: a scan verifies a block in the
+/// pass that reads it instead of in a pass of its own.
 #[derive(Debug)]
 pub(crate) struct BlockIter {
     block: Arc<Block>,
     pos: Position,
+    /// `Some` for a walking cursor.
+    walk: Option<Walk>,
 }
 
 impl BlockIter {
@@ -613,27 +821,89 @@ impl BlockIter {
         BlockIter {
             block,
             pos: Position::default(),
+            walk: None,
         }
     }
 
+    /// The same cursor over another block, not yet positioned; its key buffer is kept.
+    pub(crate) fn reset(&mut self, block: Arc<Block>) {
+        self.block = block;
+        self.pos.at = None;
+        self.pos.key.clear();
+        self.walk = None;
+    }
+
+    /// Makes this a walking cursor and moves it to the first entry, checked. Later `next`
+    /// calls check each entry before moving onto it.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] naming the first check that failed; the cursor is then unpositioned.
+    pub(crate) fn walk_first(&mut self) -> Result<(), DecodeError> {
+        self.pos.key.clear();
+        let result = self.block.walk_start().and_then(|mut walk| {
+            let step = self.block.walk_step(&mut self.pos, &mut walk);
+            self.walk = Some(walk);
+            step
+        });
+        self.settle(result)
+    }
+
+    /// For a walking cursor that passed its block's last entry with every check made:
+    /// checks that entry against `upto` (the block's separator in the index) and returns
+    /// true, the block is now verified. False for any other cursor.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the last entry is past `upto`.
+    pub(crate) fn walk_verified(&self, upto: Option<KeyRef<'_>>) -> Result<bool, DecodeError> {
+        if !matches!(self.walk, Some(Walk { finished: true, .. })) {
+            return Ok(false);
+        }
+        if let Some(upto) = upto {
+            check_last(&self.pos, upto, self.block.restarts_start)?;
+        }
+        Ok(true)
+    }
+
+    /// The block this cursor reads.
+    pub(crate) fn block(&self) -> &Arc<Block> {
+        &self.block
+    }
+
+    /// Checks that the entry this cursor is on comes after `after` (the previous block's
+    /// separator).
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when it does not.
+    pub(crate) fn check_after(&self, after: KeyRef<'_>) -> Result<(), DecodeError> {
+        check_first(&self.pos, after)
+    }
+
+    #[inline]
     pub(crate) fn valid(&self) -> bool {
         self.pos.at.is_some()
     }
 
     /// The current entry's user key (empty when not valid); valid until the next move.
+    #[inline]
     pub(crate) fn key(&self) -> &[u8] {
         &self.pos.key
     }
 
+    #[inline]
     pub(crate) fn seq(&self) -> SeqNum {
         self.pos.seq
     }
 
+    #[inline]
     pub(crate) fn kind(&self) -> ValueKind {
         self.pos.kind
     }
 
     /// The current entry's value, borrowed from the block (empty when not valid).
+    #[inline]
     pub(crate) fn value(&self) -> &[u8] {
         if self.valid() {
             self.block.slice(self.pos.value.clone())
@@ -645,17 +915,22 @@ impl BlockIter {
     /// # Errors
     ///
     /// A [`DecodeError`] (offset within the block) when an entry is malformed.
+    /// REQUIRES (as for [`BlockIter::seek`]): the block is verified, not only checksummed.
     pub(crate) fn seek_to_first(&mut self) -> Result<(), DecodeError> {
+        self.walk = None;
         let result = self.block.load_restart(&mut self.pos, 0);
         self.settle(result)
     }
 
     /// Moves to the first entry at or after `(key, seq)`; not valid when there is none.
+    /// REQUIRES: the block is verified ([`Block::from_disk`]), not only checksummed: the
+    /// search trusts the restart array and the order of the entries.
     ///
     /// # Errors
     ///
     /// As [`BlockIter::seek_to_first`].
     pub(crate) fn seek(&mut self, key: &[u8], seq: SeqNum) -> Result<(), DecodeError> {
+        self.walk = None;
         let result = self.block.seek(&mut self.pos, key, seq);
         self.settle(result)
     }
@@ -665,11 +940,18 @@ impl BlockIter {
     /// # Errors
     ///
     /// As [`BlockIter::seek_to_first`].
+    #[inline]
     pub(crate) fn next(&mut self) -> Result<(), DecodeError> {
-        let result = self.block.step(&mut self.pos);
+        let result = match &mut self.walk {
+            Some(walk) if !walk.finished && self.pos.at.is_some() => {
+                self.block.walk_step(&mut self.pos, walk)
+            }
+            _ => self.block.step(&mut self.pos),
+        };
         self.settle(result)
     }
 
+    #[inline]
     fn settle(&mut self, result: Result<(), DecodeError>) -> Result<(), DecodeError> {
         if result.is_err() {
             self.pos.at = None;
@@ -834,6 +1116,102 @@ mod tests {
     }
 
     #[test]
+    fn seek_and_get_agree_with_a_linear_search_over_keys_sharing_prefixes() {
+        // Keys over a small alphabet up to four bytes long: many share long prefixes, some
+        // are prefixes of others; each has one to three versions.
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=4 {
+            let mut more = Vec::new();
+            for k in keys.iter().filter(|k| k.len() == len - 1) {
+                for c in [0u8, b'a', b'b', 0xff] {
+                    let mut k = k.clone();
+                    k.push(c);
+                    more.push(k);
+                }
+            }
+            keys.extend(more);
+        }
+        keys.sort();
+        keys.retain(|k| k.len() % 2 == 0 || k.first() != Some(&b'b'));
+        let mut owned: Vec<(Vec<u8>, SeqNum)> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            for v in 0..=(i % 3) as u64 {
+                owned.push((k.clone(), 30 - 10 * v));
+            }
+        }
+        let entries: Vec<TestEntry<'_>> = owned
+            .iter()
+            .map(|(k, s)| (k.as_slice(), *s, PUT, k.as_slice()))
+            .collect();
+        let mut targets: Vec<(Vec<u8>, SeqNum)> = Vec::new();
+        for k in &keys {
+            for s in [0, 15, 20, 30, SeqNum::MAX] {
+                targets.push((k.clone(), s));
+                targets.push(([k.as_slice(), b"\0"].concat(), s));
+                targets.push(([k.as_slice(), b"c"].concat(), s));
+            }
+        }
+        for interval in [1, 2, 3, 16, 1000] {
+            let block = Arc::new(open(build(&entries, interval), V2).unwrap());
+            let mut it = BlockIter::new(Arc::clone(&block));
+            for (k, s) in &targets {
+                let expected = owned
+                    .iter()
+                    .find(|(ek, es)| compare_internal(ek, *es, k, *s) != Ordering::Less);
+                it.seek(k, *s).unwrap();
+                let got = it.valid().then(|| (it.key().to_vec(), it.seq()));
+                assert_eq!(
+                    got.as_ref(),
+                    expected,
+                    "seek {k:?}@{s}, interval {interval}"
+                );
+                let found = block
+                    .get(k, *s)
+                    .unwrap()
+                    .map(|(seq, _, v)| (v.to_vec(), seq));
+                let exact = expected.filter(|(ek, _)| ek == k).cloned();
+                assert_eq!(found, exact, "get {k:?}@{s}, interval {interval}");
+            }
+        }
+    }
+
+    #[test]
+    fn entries_with_long_lengths_or_tags_read_back_beside_short_ones() {
+        // Short entries take the one-byte-lengths decode; these need multi-byte lengths
+        // (keys, shared prefixes and values of 128 bytes or more) or a tag of nine or ten
+        // bytes (sequence numbers of 2^48 and up), and must decode the same way.
+        let long_a = [b'a'; 200];
+        let long_b = [[b'a'; 150].as_slice(), b"b"].concat();
+        let long_value = [7u8; 300];
+        let entries: &[TestEntry<'_>] = &[
+            (b"a", MAX_SEQ, PUT, b"top"),
+            (b"a", 1 << 48, PUT, &long_value),
+            (b"a", (1 << 48) - 1, DEL, b""),
+            (&long_a, 3, PUT, b"x"),
+            (&long_b, MAX_SEQ, PUT, &long_value),
+            (&long_b, 2, PUT, b"y"),
+            (b"b", 1, PUT, b"z"),
+        ];
+        for interval in [1, 2, 3, 16] {
+            let block = open(build(entries, interval), V2).unwrap();
+            for &(k, s, kind, v) in entries {
+                let got = block
+                    .get(k, s)
+                    .unwrap()
+                    .map(|(s, kind, v)| (s, kind, v.to_vec()));
+                assert_eq!(got, Some((s, kind, v.to_vec())), "interval {interval}");
+            }
+            let mut it = BlockIter::new(Arc::new(block));
+            for &(k, s, _, v) in entries {
+                it.seek(k, s).unwrap();
+                assert_eq!((it.key(), it.seq(), it.value()), (k, s, v), "{interval}");
+            }
+            let again = open(build(entries, interval), V2).unwrap();
+            assert_eq!(drain(again), owned(entries), "interval {interval}");
+        }
+    }
+
+    #[test]
     fn version_one_blocks_still_read() {
         let block = open(build_v1(ENTRIES), V1).unwrap();
         assert_eq!(block.num_restarts, ENTRIES.len());
@@ -842,29 +1220,6 @@ mod tests {
         // Read as the other version, the same bytes are refused, not misread.
         assert!(open(build_v1(ENTRIES), V2).is_err());
         assert!(open(build(ENTRIES, 16), V1).is_err());
-    }
-
-    #[test]
-    fn common_prefix_len_agrees_with_a_byte_by_byte_count() {
-        let keys: Vec<Vec<u8>> = vec![
-            b"".to_vec(),
-            b"a".to_vec(),
-            b"abcdefg".to_vec(),
-            b"abcdefgh".to_vec(),
-            b"abcdefgh\0".to_vec(),
-            b"abcdefghijklmnopq".to_vec(),
-            b"abcdefghijklmnopr".to_vec(),
-            b"abcdefgXijklmnopq".to_vec(),
-            b"Xbcdefghijklmnopq".to_vec(),
-            vec![0xff; 40],
-            vec![0xff; 33],
-        ];
-        for a in &keys {
-            for b in &keys {
-                let slow = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-                assert_eq!(common_prefix_len(a, b), slow, "{a:?} {b:?}");
-            }
-        }
     }
 
     #[test]

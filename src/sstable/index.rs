@@ -18,15 +18,15 @@
 //!
 //! [`IndexBuilder`] is owned by the table builder. [`Index`] is decoded and fully validated
 //! once when a table opens and then kept in memory, immutable, for the table's lifetime, in a
-//! layout made for searching: the separators' bytes after the table-wide common prefix begin
-//! with eight bytes kept as one big-endian `u64` per block in a contiguous array, so nearly
-//! every probe of a lookup is one integer comparison within a few cache lines; only blocks
-//! whose eight bytes tie with the target's compare whole keys.
+//! layout made for searching: the separators' user keys as integer heads
+//! ([`crate::key_heads`]), so nearly every probe of a lookup is one integer comparison within
+//! a few cache lines; only blocks whose heads tie with the target's compare whole keys.
 
-use super::block::{common_prefix_len, KeyRef, BLOCK_TRAILER_LEN};
+use super::block::{KeyRef, BLOCK_TRAILER_LEN};
 use super::FormatVersion;
 use crate::coding::{put_varint, Decoder};
 use crate::error::DecodeError;
+use crate::key_heads::{common_prefix_len, KeyHeads};
 use crate::types::{compare_internal, unpack_tag, SeqNum, MAX_SEQ};
 use std::cmp::Ordering;
 
@@ -165,12 +165,8 @@ pub(crate) struct Index {
     /// Per block, the file offset just past it; block `i` starts at `block_ends[i - 1]`
     /// (block 0 at 0).
     block_ends: Vec<u64>,
-    /// How many leading bytes every separator shares (the longest common prefix of the
-    /// first and the last, as they are sorted).
-    common_len: usize,
-    /// Per block, the eight bytes of its separator's user key after the common prefix,
-    /// zero-padded, as a big-endian `u64`: integer order agrees with key order (ties aside).
-    heads: Vec<u64>,
+    /// The separators' user keys as integers, for the search.
+    heads: KeyHeads,
 }
 
 impl Index {
@@ -191,16 +187,8 @@ impl Index {
             FormatVersion::V1 => decode_v1(contents, data_end)?,
             FormatVersion::V2 => decode_v2(contents, data_end)?,
         };
-        let last = index.len().saturating_sub(1);
-        let first_key = index.separator(0).map_or(&[][..], |s| s.0);
-        let last_key = index.separator(last).map_or(&[][..], |s| s.0);
-        index.common_len = common_prefix_len(first_key, last_key);
-        index.heads = (0..index.len())
-            .map(|i| {
-                let key = index.separator(i).map_or(&[][..], |s| s.0);
-                head(key.get(index.common_len..).unwrap_or_default())
-            })
-            .collect();
+        let keys = (0..index.len()).map(|i| index.separator(i).map_or(&[][..], |s| s.0));
+        index.heads = KeyHeads::new(keys);
         Ok(index)
     }
 
@@ -266,46 +254,12 @@ impl Index {
     /// The first block whose separator is at or after `(key, seq)`: the only block that can
     /// hold the first entry at or after that key. `None` past the last block.
     pub(crate) fn find(&self, key: &[u8], seq: SeqNum) -> Option<usize> {
-        let first = self.separator(0)?.0;
-        let common = first.get(..self.common_len).unwrap_or(first);
-        let Some(tail) = key.strip_prefix(common) else {
-            // Every separator starts with `common`, so the key is before all or after all.
-            return (key < common).then_some(0);
-        };
-        let target = head(tail);
-        let lo = self.heads.partition_point(|&h| h < target);
-        // Blocks whose eight bytes tie with the target's are rare (they share its first
-        // eight bytes after the common prefix): look for their end only when there is one.
-        let ties = match self.heads.get(lo..) {
-            Some(rest) if rest.first() == Some(&target) => rest.partition_point(|&h| h == target),
-            _ => 0,
-        };
-        // Among the ties, compare whole keys.
-        let (mut lo, mut hi) = (lo, lo + ties);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let before = self
-                .separator(mid)
-                .is_some_and(|(k, s)| compare_internal(k, s, key, seq) == Ordering::Less);
-            if before {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        (lo < self.len()).then_some(lo)
+        let i = self.heads.partition_point(key, |i| {
+            self.separator(i)
+                .is_some_and(|(k, s)| compare_internal(k, s, key, seq) == Ordering::Less)
+        });
+        (i < self.len()).then_some(i)
     }
-}
-
-/// The first eight bytes of `bytes`, zero-padded, as a big-endian integer. For byte strings
-/// `a < b`, `head(a) <= head(b)`.
-#[inline]
-fn head(bytes: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    for (slot, &byte) in buf.iter_mut().zip(bytes) {
-        *slot = byte;
-    }
-    u64::from_be_bytes(buf)
 }
 
 fn decode_v2(contents: &[u8], data_end: u64) -> Result<Index, DecodeError> {

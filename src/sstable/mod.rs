@@ -30,6 +30,7 @@ mod filter;
 mod footer;
 mod index;
 mod iter;
+mod prefetch;
 mod reader;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use super::filter::BloomFilter;
 use super::footer::{Footer, FOOTER_LEN};
 use super::index::{BlockHandle, Index};
 use super::iter::TableIter;
+use super::prefetch::prefetch;
 use super::{checksum, FormatVersion};
 use crate::cache::BlockCache;
 use crate::env::{MappedFile, RandomAccessFile};
@@ -26,6 +27,10 @@ use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
+
+/// The bytes at a block's end that hold its restart array (a 4 KiB block's few restart
+/// offsets), its restart count and its checksum.
+const TAIL_BYTES: usize = 40;
 
 /// An open, immutable sstable.
 #[derive(Debug)]
@@ -230,6 +235,18 @@ impl Table {
             .handle(i)
             .ok_or_else(|| Error::corruption(&self.path, 0, format!("no data block number {i}")))?;
         if let (Some(map), Some(slot)) = (&self.map, self.mapped_blocks.get(i)) {
+            // A search of the block reads its restart array (at its end) and its first key
+            // first: ask for both now, while the block's slot and header are on their way.
+            if let Some(raw) = usize::try_from(handle.offset).ok().and_then(|start| {
+                map.bytes()
+                    .get(start..)?
+                    .get(..usize::try_from(handle.len).ok()?)
+            }) {
+                let tail = raw.len().saturating_sub(TAIL_BYTES);
+                for at in [0, tail, raw.len().saturating_sub(1)] {
+                    prefetch(raw.get(at..=at).unwrap_or_default());
+                }
+            }
             if let Some(block) = slot.get() {
                 return Ok(Arc::clone(block));
             }
@@ -252,7 +269,66 @@ impl Table {
         Ok(block)
     }
 
+    /// Data block `i` for a scan entering it at its first entry: the verified block if one
+    /// is kept (`true`), or else one that is only checksummed (`false`), which the caller
+    /// must read through a walking cursor and hand to [`Table::keep_walked`] once the walk
+    /// passed every entry and the index's bounds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corruption`] naming the file and the block's offset; an I/O error.
+    pub(crate) fn read_block_for_scan(&self, i: usize) -> Result<(Arc<Block>, bool)> {
+        let handle = self
+            .index
+            .handle(i)
+            .ok_or_else(|| Error::corruption(&self.path, 0, format!("no data block number {i}")))?;
+        if let (Some(map), Some(slot)) = (&self.map, self.mapped_blocks.get(i)) {
+            if let Some(block) = slot.get() {
+                return Ok((Arc::clone(block), true));
+            }
+            let raw = self.mapped_bytes(map, handle)?;
+            let block = Block::checksummed(raw, self.format, &self.path, handle.offset)?;
+            return Ok((Arc::new(block), false));
+        }
+        if let Some(block) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(self.file_number, handle.offset))
+        {
+            return Ok((block, true));
+        }
+        let raw = self.read_raw(handle)?;
+        let block = Block::checksummed(raw, self.format, &self.path, handle.offset)?;
+        Ok((Arc::new(block), false))
+    }
+
+    /// Keeps data block `i`, read by [`Table::read_block_for_scan`] and walked to its end
+    /// with every check passed (the caller checked its first and last entries against
+    /// [`Table::block_bounds`]), as verified: later reads use it without a check.
+    pub(crate) fn keep_walked(&self, i: usize, block: &Arc<Block>) {
+        if let Some(slot) = self.mapped_blocks.get(i) {
+            let _ = slot.get_or_init(|| Arc::clone(block));
+        } else if let (Some(cache), Some(handle)) = (&self.cache, self.index.handle(i)) {
+            cache.insert(self.file_number, handle.offset, Arc::clone(block));
+        }
+    }
+
+    /// What the index says of data block `i`'s entries: after the previous block's
+    /// separator, at or before its own.
+    pub(crate) fn block_bounds(&self, i: usize) -> Option<BlockBounds<'_>> {
+        self.index.separator(i).map(|upto| BlockBounds {
+            after: i.checked_sub(1).and_then(|prev| self.index.separator(prev)),
+            upto,
+        })
+    }
+
     fn load_block(&self, i: usize, handle: BlockHandle) -> Result<Block> {
+        let raw = self.read_raw(handle)?;
+        self.verify_block(i, handle, raw.into())
+    }
+
+    /// Reads a block's bytes (trailer included) with `pread`.
+    fn read_raw(&self, handle: BlockHandle) -> Result<Vec<u8>> {
         let BlockHandle { offset, len } = handle;
         let len = usize::try_from(len).map_err(|_| {
             Error::corruption(
@@ -263,7 +339,7 @@ impl Table {
         })?;
         let mut raw = vec![0u8; len];
         self.file.read_exact_at(&mut raw, offset)?;
-        self.verify_block(i, handle, raw.into())
+        Ok(raw)
     }
 
     /// The block's bytes as a range of the map.
@@ -281,13 +357,14 @@ impl Table {
     /// Checks data block `i`'s bytes (checksum, every entry) and that its keys lie within
     /// its index separators, and decodes them.
     fn verify_block(&self, i: usize, handle: BlockHandle, raw: BlockBytes) -> Result<Block> {
-        let offset = handle.offset;
         // The index was verified on its own; make sure it describes this very block.
-        let bounds = self.index.separator(i).map(|upto| BlockBounds {
-            after: i.checked_sub(1).and_then(|prev| self.index.separator(prev)),
-            upto,
-        });
-        Block::from_disk(raw, self.format, bounds, &self.path, offset)
+        Block::from_disk(
+            raw,
+            self.format,
+            self.block_bounds(i),
+            &self.path,
+            handle.offset,
+        )
     }
 
     /// A decoding error in data block `i`, as a corruption naming the file and the offset.

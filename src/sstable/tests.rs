@@ -869,6 +869,93 @@ fn damage_behind_a_valid_checksum_is_refused_naming_the_field() {
     );
 }
 
+#[test]
+fn a_scan_verifies_each_block_as_it_reads_it_and_returns_nothing_past_a_bad_entry() {
+    let dir = TempDir::new().unwrap();
+    let entries = many_versions();
+    let (path, _) = build(dir.path(), "w.sst", TableOptions::default(), &entries);
+    let image = std::fs::read(&path).unwrap();
+    let table = open_image(image.clone()).unwrap();
+    // Block 5's second restart point stores its key whole: make that key sort before the
+    // entry ahead of it, behind a valid checksum.
+    let handle = table.index().handle(5).unwrap();
+    let (start, end) = (
+        handle.offset as usize,
+        (handle.offset + handle.len) as usize,
+    );
+    let contents = &image[start..end - 4];
+    let count = u32::from_le_bytes(contents[contents.len() - 4..].try_into().unwrap()) as usize;
+    assert!(count >= 2, "block 5 has {count} restart points");
+    let restarts = contents.len() - 4 - 4 * count;
+    let second = u32::from_le_bytes(contents[restarts + 4..restarts + 8].try_into().unwrap());
+    // shared = 0, unshared, value_len (one byte each here), then the key: "key0...".
+    let key_at = second as usize + 3;
+    assert_eq!(&contents[key_at..key_at + 3], b"key");
+    let damaged = recrc(&image, start, end, |c| c[key_at] = b'a');
+
+    let table = open_image(damaged).unwrap();
+    let mut it = table.iter();
+    it.seek_to_first().unwrap();
+    let mut read = Vec::new();
+    let err = loop {
+        if !it.valid() {
+            panic!("the scan passed the damaged entry");
+        }
+        read.push((it.key().to_vec(), it.seq(), it.kind(), it.value().to_vec()));
+        if let Err(e) = it.next() {
+            break e;
+        }
+    };
+    assert_corruption(&err);
+    assert!(err.to_string().contains("block entry order"), "{err}");
+    // Everything returned before the damaged entry is exactly what was written, and the
+    // scan stopped right before it.
+    assert_eq!(read, entries[..read.len()]);
+    let (damaged_key, damaged_seq) = (&entries[read.len()].0, entries[read.len()].1);
+    assert_eq!(
+        table.index().find(damaged_key, damaged_seq),
+        Some(5),
+        "the entry after the last one returned is the damaged one"
+    );
+    // The other blocks still read; the damaged block never does.
+    assert_eq!(
+        get(&table, b"key02000", SeqNum::MAX).unwrap(),
+        model_get(&entries, b"key02000", SeqNum::MAX)
+    );
+    assert_corruption(&get(&table, damaged_key, damaged_seq).unwrap_err());
+}
+
+#[test]
+fn only_a_block_a_scan_walked_to_its_end_is_kept_as_verified() {
+    let dir = TempDir::new().unwrap();
+    let entries = many_versions();
+    let (path, _) = build(dir.path(), "k.sst", TableOptions::default(), &entries);
+    let cache = Arc::new(BlockCache::new(8 << 20));
+    let table = open_unmapped(&path, Some(Arc::clone(&cache))).unwrap();
+    // A scan that reads block 0's first entry only leaves it unverified: a lookup in it
+    // reads (and verifies) it again.
+    let mut it = table.iter();
+    it.seek_to_first().unwrap();
+    assert_eq!(it.key(), b"");
+    assert_eq!((cache.hits(), cache.misses()), (0, 1));
+    drop(it);
+    get(&table, b"", SeqNum::MAX).unwrap().unwrap();
+    assert_eq!((cache.hits(), cache.misses()), (0, 2));
+    // A scan through every block keeps each (verified) in the cache: lookups then hit.
+    let mut it = table.iter();
+    it.seek_to_first().unwrap();
+    assert_eq!(drain(&mut it).unwrap(), entries);
+    let misses = cache.misses();
+    for i in (0..3000u64).step_by(37) {
+        let key = format!("key{i:05}").into_bytes();
+        assert_eq!(
+            get(&table, &key, 25_000).unwrap(),
+            model_get(&entries, &key, 25_000)
+        );
+    }
+    assert_eq!(cache.misses(), misses);
+}
+
 /// Opens a (possibly malformed) image and reads everything every way a reader can; errors
 /// are fine, a panic is the failure.
 fn read_every_way(image: Vec<u8>) {

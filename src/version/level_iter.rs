@@ -71,7 +71,8 @@ impl LevelIter {
         Ok(())
     }
 
-    /// While the open table is exhausted, moves to the first entry of the next file.
+    /// While the open table is exhausted, moves to the first entry of the next file; `table`
+    /// is `None` past the last.
     fn skip_exhausted_files(&mut self) -> Result<()> {
         while matches!(&self.table, Some(it) if !it.valid()) {
             let next = self.file_index + 1;
@@ -81,6 +82,7 @@ impl LevelIter {
     }
 
     /// Runs a move unless the iterator already failed; a failure makes it sticky.
+    #[inline]
     fn guarded(&mut self, step: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
         if let Some(e) = &self.error {
             return Err(e.duplicate());
@@ -97,37 +99,46 @@ impl LevelIter {
             .get(self.range.clone())
             .unwrap_or_default()
     }
-
-    fn current(&self) -> Option<&TableIter> {
-        self.table.as_ref().filter(|it| it.valid())
-    }
 }
 
+/// The open table's cursor is `Some` only while it is on an entry (moves past a table's end
+/// open the next one or leave `None`), so the accessors need not ask it whether it is valid.
 impl InternalIterator for LevelIter {
+    #[inline]
     fn valid(&self) -> bool {
-        self.error.is_none() && self.current().is_some()
+        self.table.is_some()
     }
 
+    #[inline]
     fn key(&self) -> &[u8] {
-        self.current().map_or(&[], |it| it.key())
+        self.table.as_ref().map_or(&[], |it| it.key())
     }
 
+    #[inline]
     fn seq(&self) -> SeqNum {
-        self.current().map_or(0, |it| it.seq())
+        self.table.as_ref().map_or(0, |it| it.seq())
     }
 
+    #[inline]
     fn kind(&self) -> ValueKind {
-        self.current().map_or(ValueKind::Delete, |it| it.kind())
+        self.table
+            .as_ref()
+            .map_or(ValueKind::Delete, |it| it.kind())
     }
 
+    #[inline]
     fn value(&self) -> &[u8] {
-        self.current().map_or(&[], |it| it.value())
+        self.table.as_ref().map_or(&[], |it| it.value())
     }
 
+    #[inline]
     fn next(&mut self) -> Result<()> {
         self.guarded(|level| {
             if let Some(it) = level.table.as_mut() {
                 it.next()?;
+                if it.valid() {
+                    return Ok(());
+                }
             }
             level.skip_exhausted_files()
         })
@@ -136,9 +147,15 @@ impl InternalIterator for LevelIter {
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.guarded(|level| {
             // The one file that can hold the first key >= target.
-            let index = level
-                .files()
-                .partition_point(|f| f.meta.largest.as_slice() < target);
+            let index = if level.level == 0 {
+                level
+                    .files()
+                    .partition_point(|f| f.meta.largest.as_slice() < target)
+            } else {
+                level
+                    .version
+                    .first_file_ending_at_or_after(level.level, target)
+            };
             level.open(index, |it| it.seek(target))?;
             level.skip_exhausted_files()
         })

@@ -15,15 +15,17 @@ pub(crate) mod manifest;
 mod table_cache;
 
 pub(crate) use edit::{FileMeta, VersionEdit};
+pub(crate) use level_iter::LevelIter;
 pub(crate) use table_cache::TableCache;
+
+use crate::key_heads::KeyHeads;
 
 use crate::env::FileSystem;
 use crate::filename::table_path;
-use crate::iterators::InternalIterator;
+use crate::iterators::ScanSource;
 use crate::sstable::{Table, TableBuilder};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
-use level_iter::LevelIter;
 use parking_lot::RwLock;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -217,12 +219,63 @@ impl Drop for TableFile {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Version {
     levels: [Vec<Arc<TableFile>>; NUM_LEVELS],
+    /// Per level below L0, its files' key ranges laid out for searching (rebuilt with the
+    /// version): a lookup finds its file without following a pointer per probe.
+    bounds: [LevelBounds; NUM_LEVELS],
+}
+
+/// The smallest and largest keys of one sorted level's files, in file order, as integers.
+#[derive(Debug, Clone, Default)]
+struct LevelBounds {
+    smallest: KeyHeads,
+    largest: KeyHeads,
+}
+
+impl LevelBounds {
+    fn new(files: &[Arc<TableFile>]) -> LevelBounds {
+        LevelBounds {
+            smallest: KeyHeads::new(files.iter().map(|f| f.meta.smallest.as_slice())),
+            largest: KeyHeads::new(files.iter().map(|f| f.meta.largest.as_slice())),
+        }
+    }
+
+    /// The position of the first file of the sorted level `files` (these bounds' level)
+    /// whose largest key is at or after `key`: the only one that can hold it.
+    fn first_ending_at_or_after(&self, files: &[Arc<TableFile>], key: &[u8]) -> usize {
+        let largest = |i: usize| files.get(i).map_or(&[][..], |f| f.meta.largest.as_slice());
+        self.largest.partition_point(key, |i| largest(i) < key)
+    }
+
+    /// The one file of the sorted level `files` (these bounds' level) whose key range
+    /// holds `key`, if any.
+    fn file_holding<'a>(
+        &self,
+        files: &'a [Arc<TableFile>],
+        key: &[u8],
+    ) -> Option<&'a Arc<TableFile>> {
+        let i = self.first_ending_at_or_after(files, key);
+        let file = files.get(i)?;
+        let after_smallest = match self.smallest.order(i, key) {
+            Some(order) => order != std::cmp::Ordering::Greater,
+            None => file.meta.smallest.as_slice() <= key,
+        };
+        after_smallest.then_some(file)
+    }
 }
 
 impl Version {
     /// Files of `level`: L0 newest first, deeper levels by key.
     pub(crate) fn files(&self, level: usize) -> &[Arc<TableFile>] {
         self.levels.get(level).map_or(&[], |files| files.as_slice())
+    }
+
+    /// The position in sorted level `level` (1 or deeper) of the first file whose largest
+    /// key is at or after `key`: the one file a seek to `key` needs.
+    pub(crate) fn first_file_ending_at_or_after(&self, level: usize, key: &[u8]) -> usize {
+        match self.bounds.get(level) {
+            Some(bounds) => bounds.first_ending_at_or_after(self.files(level), key),
+            None => 0,
+        }
     }
 
     pub(crate) fn all_files(&self) -> impl Iterator<Item = (usize, &Arc<TableFile>)> {
@@ -276,6 +329,9 @@ impl Version {
         for files in deeper {
             files.sort_by(|a, b| a.meta.smallest.cmp(&b.meta.smallest));
         }
+        for (bounds, files) in self.bounds.iter_mut().zip(&self.levels).skip(1) {
+            *bounds = LevelBounds::new(files);
+        }
     }
 
     /// The newest version of `key` at or below `snapshot` held by any sstable.
@@ -297,13 +353,10 @@ impl Version {
             }
         }
         // Deeper levels: at most one file per level can hold the key.
-        for files in deeper {
-            let idx = files.partition_point(|f| f.meta.largest.as_slice() < key);
-            if let Some(file) = files.get(idx) {
-                if file.contains(key) {
-                    if let Some(found) = file.with_table(|t| t.get(key, key_hash, snapshot))? {
-                        return Ok(Some(found));
-                    }
+        for (files, bounds) in deeper.iter().zip(self.bounds.iter().skip(1)) {
+            if let Some(file) = bounds.file_holding(files, key) {
+                if let Some(found) = file.with_table(|t| t.get(key, key_hash, snapshot))? {
+                    return Ok(Some(found));
                 }
             }
         }
@@ -314,13 +367,17 @@ impl Version {
     /// file (they overlap), then one per non-empty deeper level, which opens only the file
     /// a seek lands in. A seek so costs one table seek per L0 file and per level. Tables
     /// are opened (through the table cache) by the first seek, not here.
-    pub(crate) fn iterators(self: &Arc<Self>, out: &mut Vec<Box<dyn InternalIterator>>) {
+    pub(crate) fn iterators(self: &Arc<Self>, out: &mut Vec<ScanSource>) {
         for index in 0..self.files(0).len() {
-            out.push(Box::new(LevelIter::one_file(Arc::clone(self), 0, index)));
+            out.push(ScanSource::Level(LevelIter::one_file(
+                Arc::clone(self),
+                0,
+                index,
+            )));
         }
         for level in 1..NUM_LEVELS {
             if !self.files(level).is_empty() {
-                out.push(Box::new(LevelIter::new(Arc::clone(self), level)));
+                out.push(ScanSource::Level(LevelIter::new(Arc::clone(self), level)));
             }
         }
     }
@@ -415,4 +472,69 @@ pub(crate) fn test_database_of_one_table(dir: &Path, table: &[u8], level: usize,
         ..VersionEdit::default()
     };
     manifest::ManifestWriter::create(&PosixFs, dir, 2, &snapshot).unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lookup_finds_the_one_file_of_a_level_whose_range_holds_the_key() {
+        // Files [b, d], [f, h], [j, j] with long shared prefixes, in level 3.
+        let key = |k: &str| format!("shared/prefix/{k}");
+        let ranges = [("b", "d"), ("f", "h"), ("j", "j")];
+        let added = ranges
+            .iter()
+            .enumerate()
+            .map(|(i, (lo, hi))| {
+                let (lo, hi) = (key(lo), key(hi));
+                let entries: Vec<(&str, SeqNum)> = if lo == hi {
+                    vec![(&lo, 1)]
+                } else {
+                    vec![(&lo, 1), (&hi, 1)]
+                };
+                (3, test_file_with(i as u64 + 1, &entries))
+            })
+            .collect();
+        let version = Version::default().apply(&[], added).unwrap();
+        let files = version.files(3);
+        let bounds = &version.bounds[3];
+        let cases: [(&str, Option<usize>, usize); 12] = [
+            ("a", None, 0),
+            ("b", Some(0), 0),
+            ("c", Some(0), 0),
+            ("d", Some(0), 0),
+            ("d\0", None, 1),
+            ("e", None, 1),
+            ("f", Some(1), 1),
+            ("h", Some(1), 1),
+            ("i", None, 2),
+            ("j", Some(2), 2),
+            ("j\0", None, 3),
+            ("k", None, 3),
+        ];
+        for (k, holding, first) in cases {
+            let k = key(k);
+            let found = bounds.file_holding(files, k.as_bytes());
+            assert_eq!(
+                found.map(|f| f.meta.number - 1),
+                holding.map(|i| i as u64),
+                "{k}"
+            );
+            assert_eq!(
+                version.first_file_ending_at_or_after(3, k.as_bytes()),
+                first,
+                "{k}"
+            );
+        }
+        // Keys outside the shared prefix, on either side.
+        assert!(bounds.file_holding(files, b"a").is_none());
+        assert!(bounds.file_holding(files, b"z").is_none());
+        assert_eq!(version.first_file_ending_at_or_after(3, b"a"), 0);
+        assert_eq!(version.first_file_ending_at_or_after(3, b"z"), 3);
+        // An empty level holds nothing.
+        assert!(version.bounds[4]
+            .file_holding(version.files(4), b"x")
+            .is_none());
+    }
 }
