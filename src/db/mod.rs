@@ -200,7 +200,7 @@ pub(crate) struct DbInner {
     /// Where each level's round-robin compaction left off.
     pub(crate) compact_pointers: Mutex<crate::compaction::policy::CompactPointers>,
     /// Highest sequence number whose write is fully applied: the default read snapshot.
-    visible_seq: AtomicU64,
+    visible_seq: crate::sync::AtomicU64,
     next_file_number: AtomicU64,
     bg: Mutex<BgState>,
     bg_cv: Condvar,
