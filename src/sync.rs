@@ -1,5 +1,5 @@
-//! The synchronisation types of the write path's thread protocols (the sync pipeline in
-//! `db/pipeline.rs`), switched for model checking.
+//! The synchronisation types of the write path's thread protocols (the group-commit queue in
+//! `db/write_queue.rs`, the sync pipeline in `db/pipeline.rs`), switched for model checking.
 //!
 //! A normal build gets parking_lot's `Mutex` (no poisoning: a caught panic at the C boundary
 //! must not wedge the database) and std's `Arc` and atomics, unchanged. A build with
@@ -12,12 +12,10 @@
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::AtomicU64;
+pub(crate) use std::sync::{atomic::AtomicU64, Arc};
 
-#[cfg(all(test, loom))]
-pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
-pub(crate) use loom::sync::{atomic::AtomicU64, MutexGuard};
+pub(crate) use loom::sync::{atomic::AtomicU64, Arc, MutexGuard};
 
 /// A condition variable whose `wait` takes the guard and gives it back.
 #[derive(Debug, Default)]
@@ -29,6 +27,10 @@ pub(crate) struct Condvar {
 }
 
 impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
     /// Releases the lock of `guard`, waits for a notification (or a spurious wake-up), and
     /// returns the lock held again.
     #[cfg(not(loom))]
@@ -42,6 +44,10 @@ impl Condvar {
         self.inner
             .wait(guard)
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.inner.notify_one();
     }
 
     pub(crate) fn notify_all(&self) {

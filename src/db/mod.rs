@@ -18,6 +18,7 @@ mod pipeline;
 mod properties;
 mod stall;
 mod write;
+mod write_queue;
 
 pub use checkpoint::{CheckpointOptions, CheckpointStats};
 
@@ -186,7 +187,7 @@ pub(crate) struct DbInner {
     lock: Mutex<Option<Box<dyn FileLock>>>,
     current: RwLock<Arc<SuperVersion>>,
     pub(crate) writer: Mutex<WriterState>,
-    write_queue: write::WriteQueue,
+    write_queue: write_queue::WriteQueue,
     /// Write groups whose fsyncs are in flight (with `sync_writes`), completed in order.
     pipeline: pipeline::SyncPipeline,
     /// The current version's L0 files and pending compaction bytes, for the write path's
