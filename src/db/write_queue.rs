@@ -270,12 +270,14 @@ mod loom_model {
         /// Every group committed, in commit order: its writers' ids. (Records for the checks,
         /// not part of the protocol: std's mutex, which loom does not schedule around.)
         committed: std::sync::Mutex<Vec<Vec<u8>>>,
-        /// Every group whose commit failed.
+        /// Every group whose commit failed or panicked.
         failed: std::sync::Mutex<Vec<Vec<u8>>>,
         /// Whether a leader that found the queue idle takes writers queued meanwhile.
         gather: bool,
         /// The commit of the group holding this writer fails.
         fail_commit: Option<u8>,
+        /// The commit of the group holding this writer panics.
+        panic_commit: Option<u8>,
         /// The fsync of the group holding this writer fails (pipelined models).
         fail_fsync: Option<u8>,
         /// The largest group in bytes (a group of one batch may be larger).
@@ -291,6 +293,7 @@ mod loom_model {
                 failed: std::sync::Mutex::new(Vec::new()),
                 gather: false,
                 fail_commit: None,
+                panic_commit: None,
                 fail_fsync: None,
                 max_group_bytes: MAX_GROUP_BYTES,
                 pipelined: None,
@@ -335,6 +338,12 @@ mod loom_model {
                 "group {ids:?} over the byte cap"
             );
             let fails = |who: Option<u8>| who.is_some_and(|w| ids.contains(&w));
+            if fails(self.panic_commit) {
+                self.failed.lock().unwrap().push(ids.clone());
+                self.committing.store(false, Ordering::Relaxed);
+                // Unwinds without the panic hook: nothing printed for each interleaving.
+                std::panic::resume_unwind(Box::new("commit panicked"));
+            }
             let result = if fails(self.fail_commit) {
                 self.failed.lock().unwrap().push(ids.clone());
                 Err(Error::invalid("commit failed"))
@@ -380,12 +389,18 @@ mod loom_model {
                 let shared = Arc::clone(&shared);
                 loom::thread::spawn(move || {
                     let (queue, committer) = &*shared;
-                    queue.write(&batch(w), committer)
+                    // A leader whose commit panicked passes the panic on: caught here.
+                    catch_unwind(AssertUnwindSafe(|| queue.write(&batch(w), committer)))
                 })
             })
             .collect();
         // A join that never returns is a writer never woken: loom reports a deadlock.
-        let results: Vec<Result<()>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let outcomes: Vec<std::thread::Result<Result<()>>> =
+            threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let result = |w: u8| match &outcomes[w as usize] {
+            Ok(result) => result.as_ref(),
+            Err(_) => panic!("writer {w} panicked"),
+        };
         let (queue, committer) = &*shared;
 
         let committed = committer.committed.lock().unwrap().clone();
@@ -402,7 +417,7 @@ mod loom_model {
         for group in &committed {
             fsyncs_good &= !committer.fail_fsync.is_some_and(|w| group.contains(&w));
             for &w in group {
-                match &results[w as usize] {
+                match result(w) {
                     Ok(()) => assert!(fsyncs_good, "writer {w} acknowledged after a failure"),
                     Err(e) => {
                         assert!(!fsyncs_good, "writer {w} failed in a good group: {e}");
@@ -412,9 +427,22 @@ mod loom_model {
             }
         }
         for group in &failed {
+            if committer.panic_commit.is_some_and(|p| group.contains(&p)) {
+                // The leader (its own batch first) passed the panic on; the followers got
+                // an error.
+                assert!(
+                    outcomes[group[0] as usize].is_err(),
+                    "the panic was swallowed"
+                );
+                for &w in &group[1..] {
+                    let e = result(w).unwrap_err();
+                    assert!(e.to_string().contains("panicked"), "{e}");
+                }
+                continue;
+            }
             assert!(group.contains(&committer.fail_commit.unwrap()));
             for &w in group {
-                let e = results[w as usize].as_ref().unwrap_err();
+                let e = result(w).unwrap_err();
                 assert!(e.to_string().contains("commit failed"), "{e}");
             }
         }
@@ -422,9 +450,7 @@ mod loom_model {
         assert!(!queue.leading(), "the leadership was never given back");
         if let Some(p) = &committer.pipelined {
             p.pipeline.drain();
-            let ok: Vec<u8> = (0..writers)
-                .filter(|&w| results[w as usize].is_ok())
-                .collect();
+            let ok: Vec<u8> = (0..writers).filter(|&w| result(w).is_ok()).collect();
             assert_eq!(p.visible_seq.load(Ordering::Acquire), ok.len() as SeqNum);
         }
     }
@@ -461,6 +487,22 @@ mod loom_model {
                 run(3, || {
                     let committer = Committer {
                         fail_commit: Some(1),
+                        ..Committer::new()
+                    };
+                    (WriteQueue::default(), committer)
+                })
+            },
+        );
+    }
+
+    #[test]
+    fn loom_group_commit_a_panicking_leader_fails_its_group_and_hands_over() {
+        check_model(
+            "loom_group_commit_a_panicking_leader_fails_its_group_and_hands_over",
+            || {
+                run(3, || {
+                    let committer = Committer {
+                        panic_commit: Some(1),
                         ..Committer::new()
                     };
                     (WriteQueue::default(), committer)
