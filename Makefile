@@ -24,7 +24,7 @@ rust-test:
 # The loom models (the `loom_` tests; doc/RELIABILITY.md, "Concurrency tools"): the write
 # path's thread protocols under every interleaving up to LOOM_MAX_PREEMPTIONS preemptions.
 # Built with `--cfg loom` in a target directory of its own, so the normal build's cache
-# stays. A deeper run: `make loom LOOM_MAX_PREEMPTIONS=5`.
+# stays. A deeper run: `make loom LOOM_MAX_PREEMPTIONS=4` (under a minute; 5 takes long).
 LOOM_MAX_PREEMPTIONS ?= 3
 loom:
 	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) \
