@@ -455,101 +455,95 @@ mod loom_model {
         }
     }
 
+    /// Three writers through a queue of `max_group_bytes` with `committer`, each built anew
+    /// for every interleaving.
+    fn three_writers(name: &str, max_group_bytes: usize, committer: fn() -> Committer) {
+        check_model(name, move || {
+            run(3, || (WriteQueue::new(max_group_bytes), committer()))
+        });
+    }
+
     #[test]
     fn loom_group_commit_every_write_once_one_leader_at_a_time() {
-        check_model(
+        three_writers(
             "loom_group_commit_every_write_once_one_leader_at_a_time",
-            || run(3, || (WriteQueue::default(), Committer::new())),
+            MAX_GROUP_BYTES,
+            Committer::new,
         );
     }
 
     #[test]
     fn loom_group_commit_leaders_that_gather_on_an_idle_queue() {
-        check_model(
+        three_writers(
             "loom_group_commit_leaders_that_gather_on_an_idle_queue",
-            || {
-                run(3, || {
-                    let committer = Committer {
-                        gather: true,
-                        ..Committer::new()
-                    };
-                    (WriteQueue::default(), committer)
-                })
+            MAX_GROUP_BYTES,
+            || Committer {
+                gather: true,
+                ..Committer::new()
             },
         );
     }
 
     #[test]
     fn loom_group_commit_a_failed_commit_fails_its_whole_group_only() {
-        check_model(
+        three_writers(
             "loom_group_commit_a_failed_commit_fails_its_whole_group_only",
-            || {
-                run(3, || {
-                    let committer = Committer {
-                        fail_commit: Some(1),
-                        ..Committer::new()
-                    };
-                    (WriteQueue::default(), committer)
-                })
+            MAX_GROUP_BYTES,
+            || Committer {
+                fail_commit: Some(1),
+                ..Committer::new()
             },
         );
     }
 
     #[test]
     fn loom_group_commit_a_panicking_leader_fails_its_group_and_hands_over() {
-        check_model(
+        three_writers(
             "loom_group_commit_a_panicking_leader_fails_its_group_and_hands_over",
-            || {
-                run(3, || {
-                    let committer = Committer {
-                        panic_commit: Some(1),
-                        ..Committer::new()
-                    };
-                    (WriteQueue::default(), committer)
-                })
+            MAX_GROUP_BYTES,
+            || Committer {
+                panic_commit: Some(1),
+                ..Committer::new()
             },
         );
     }
 
+    /// Room for two batches: a leader that gathers on an idle queue may find both others
+    /// queued, and must leave one for the next group.
+    fn two_batches() -> usize {
+        2 * batch(0).approximate_bytes()
+    }
+
     #[test]
     fn loom_group_commit_groups_stay_within_their_byte_cap() {
-        check_model(
+        three_writers(
             "loom_group_commit_groups_stay_within_their_byte_cap",
-            || {
-                run(3, || {
-                    // Room for two batches: a leader that gathers on an idle queue may find
-                    // both others queued, and must leave one for the next group.
-                    let cap = 2 * batch(0).approximate_bytes();
-                    let committer = Committer {
-                        max_group_bytes: cap,
-                        gather: true,
-                        ..Committer::new()
-                    };
-                    (WriteQueue::new(cap), committer)
-                })
+            two_batches(),
+            || Committer {
+                max_group_bytes: two_batches(),
+                gather: true,
+                ..Committer::new()
             },
         );
     }
 
     #[test]
     fn loom_group_commit_with_pipelined_fsyncs() {
-        check_model("loom_group_commit_with_pipelined_fsyncs", || {
-            run(3, || (WriteQueue::default(), Committer::pipelined()))
-        });
+        three_writers(
+            "loom_group_commit_with_pipelined_fsyncs",
+            MAX_GROUP_BYTES,
+            Committer::pipelined,
+        );
     }
 
     #[test]
     fn loom_group_commit_a_failed_pipelined_fsync_fails_the_groups_behind_it() {
-        check_model(
+        three_writers(
             "loom_group_commit_a_failed_pipelined_fsync_fails_the_groups_behind_it",
-            || {
-                run(3, || {
-                    let committer = Committer {
-                        fail_fsync: Some(1),
-                        ..Committer::pipelined()
-                    };
-                    (WriteQueue::default(), committer)
-                })
+            MAX_GROUP_BYTES,
+            || Committer {
+                fail_fsync: Some(1),
+                ..Committer::pipelined()
             },
         );
     }
