@@ -2,23 +2,33 @@
 
 CARGO ?= cargo
 
-.PHONY: quickstart test rust-test lint header-check fuzz-build c-fuzz-build fuzz-ci
+.PHONY: quickstart test rust-test loom lint header-check fuzz-build c-fuzz-build fuzz-ci
 
 # Build libtoykv and run the C quickstart against it.
 quickstart: c-quickstart
 
 # Every test: Rust unit and integration tests of the whole workspace, the library and the
 # `toykv` command-line tool in cli/ (release build: the recovery and model tests push
-# hundreds of thousands of records), then the C tests (plain, valgrind, ASan+UBSan), then the
+# hundreds of thousands of records), then the loom models of the write path's thread
+# protocols, then the C tests (plain, valgrind, ASan+UBSan), then the
 # kill -9 crash harness (50 cycles per mode), then an install into a temporary prefix used
 # through pkg-config, then the Go binding (go vet, go test -race) and the Python binding
 # (pytest, pip install), then the side-by-side benchmark at N = 10,000 as a smoke test (it
 # builds and every store reads the same bytes).
-test: rust-test c-test crash-test c-install-test go-test py-test bench-smoke
+test: rust-test loom c-test crash-test c-install-test go-test py-test bench-smoke
 
 rust-test:
 	$(CARGO) build --release --examples
 	$(CARGO) test --release --workspace --lib --tests
+
+# The loom models (the `loom_` tests; doc/RELIABILITY.md, "Concurrency tools"): the write
+# path's thread protocols under every interleaving up to LOOM_MAX_PREEMPTIONS preemptions.
+# Built with `--cfg loom` in a target directory of its own, so the normal build's cache
+# stays. A deeper run: `make loom LOOM_MAX_PREEMPTIONS=4` (under a minute; 5 takes long).
+LOOM_MAX_PREEMPTIONS ?= 3
+loom:
+	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) \
+		$(CARGO) test --release --lib --target-dir target/loom loom_ -- --nocapture --test-threads 1
 
 lint:
 	$(CARGO) fmt --all --check

@@ -35,6 +35,7 @@ mod memtable;
 mod options;
 mod snapshot;
 mod sstable;
+mod sync;
 mod types;
 mod version;
 mod wal;

@@ -18,6 +18,7 @@ mod pipeline;
 mod properties;
 mod stall;
 mod write;
+mod write_queue;
 
 pub use checkpoint::{CheckpointOptions, CheckpointStats};
 
@@ -186,7 +187,7 @@ pub(crate) struct DbInner {
     lock: Mutex<Option<Box<dyn FileLock>>>,
     current: RwLock<Arc<SuperVersion>>,
     pub(crate) writer: Mutex<WriterState>,
-    write_queue: write::WriteQueue,
+    write_queue: write_queue::WriteQueue,
     /// Write groups whose fsyncs are in flight (with `sync_writes`), completed in order.
     pipeline: pipeline::SyncPipeline,
     /// The current version's L0 files and pending compaction bytes, for the write path's
@@ -200,7 +201,7 @@ pub(crate) struct DbInner {
     /// Where each level's round-robin compaction left off.
     pub(crate) compact_pointers: Mutex<crate::compaction::policy::CompactPointers>,
     /// Highest sequence number whose write is fully applied: the default read snapshot.
-    visible_seq: AtomicU64,
+    visible_seq: crate::sync::AtomicU64,
     next_file_number: AtomicU64,
     bg: Mutex<BgState>,
     bg_cv: Condvar,

@@ -220,7 +220,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         }),
         compaction: Mutex::new(()),
         compact_pointers: Mutex::new(Default::default()),
-        visible_seq: AtomicU64::new(last_seq),
+        visible_seq: crate::sync::AtomicU64::new(last_seq),
         next_file_number: AtomicU64::new(next_file),
         bg: Mutex::new(BgState::default()),
         bg_cv: Condvar::new(),

@@ -12,12 +12,15 @@
 //!
 //! Lock order: `writer` -> pipeline. Completing a group needs only the pipeline's lock, so a
 //! writer holding `writer` may wait here for the groups in flight to drain.
+//!
+//! The locks come from `crate::sync`, so that `make loom` can check this protocol under every
+//! interleaving (the `loom_model` tests below).
 
+use crate::sync::{AtomicU64, Condvar, Mutex};
 use crate::types::SeqNum;
 use crate::{Error, Result};
-use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Groups allowed in flight (appended, their fsync not yet completed) at once. Two lets one
 /// group fsync while the next gathers writers and starts its own; more splits the waiting
@@ -48,11 +51,12 @@ impl SyncPipeline {
         self.state.lock().groups.push_back((last_seq, None));
     }
 
-    /// Waits until fewer than `limit` groups are in flight.
+    /// Waits until fewer than `limit` groups are in flight. The bound holds only if one
+    /// thread at a time goes from here to `enter` (in the engine, the group-commit leader).
     pub(crate) fn wait_below(&self, limit: usize) {
         let mut state = self.state.lock();
         while state.groups.len() >= limit {
-            self.changed.wait(&mut state);
+            state = self.changed.wait(state);
         }
     }
 
@@ -103,12 +107,18 @@ impl SyncPipeline {
                     None => Error::invalid("internal: a write group completed unpublished"),
                 });
             }
-            self.changed.wait(&mut state);
+            state = self.changed.wait(state);
         }
+    }
+
+    /// Groups in flight now.
+    #[cfg(all(test, loom))]
+    fn in_flight(&self) -> usize {
+        self.state.lock().groups.len()
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -158,5 +168,168 @@ mod tests {
         // Later groups fail too.
         pipeline.enter(4);
         assert!(pipeline.complete(4, Ok(()), &visible).is_err());
+    }
+}
+
+/// Models of the pipeline for loom (`make loom`): writers that, like `DbInner::write`, wait
+/// for room, take a sequence number and enter under a writer lock, "fsync" outside it with an
+/// outcome the test chooses, and complete. loom runs each model under every interleaving of
+/// its threads (up to `LOOM_MAX_PREEMPTIONS`), so fsyncs return in every order.
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use crate::sync::{check_model as model, Arc};
+    use loom::sync::atomic::AtomicBool;
+
+    /// Sequence numbers a model hands out: 1..=WRITERS.
+    const WRITERS: usize = 3;
+
+    struct Shared {
+        pipeline: SyncPipeline,
+        /// The group-commit leadership: one writer at a time goes from `wait_below` to
+        /// `enter`, and hands it on before its fsync.
+        leadership: Mutex<()>,
+        visible_seq: AtomicU64,
+        /// The last sequence number assigned (the engine's `writer.last_seq`).
+        writer: Mutex<SeqNum>,
+        /// Set (before `complete`) once the group ending at that sequence number is durable.
+        durable: [AtomicBool; WRITERS + 1],
+    }
+
+    /// What one writer saw: its group's sequence number, its own fsync's outcome, the
+    /// outcome `complete` returned, and `visible_seq` after it returned.
+    struct Written {
+        seq: SeqNum,
+        fsync_ok: bool,
+        result: Result<()>,
+        visible_after: SeqNum,
+    }
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared {
+            pipeline: SyncPipeline::default(),
+            leadership: Mutex::new(()),
+            visible_seq: AtomicU64::new(0),
+            writer: Mutex::new(0),
+            durable: std::array::from_fn(|_| AtomicBool::new(false)),
+        })
+    }
+
+    /// One write group of one entry, as `DbInner::write` and `lead` run it.
+    fn write(shared: &Shared, fsync_ok: bool) -> Written {
+        let leading = shared.leadership.lock();
+        shared.pipeline.wait_below(MAX_GROUPS_IN_FLIGHT);
+        let seq = {
+            let mut last = shared.writer.lock();
+            *last += 1;
+            shared.pipeline.enter(*last);
+            assert!(shared.pipeline.in_flight() <= MAX_GROUPS_IN_FLIGHT);
+            *last
+        };
+        drop(leading);
+        let synced = match fsync_ok {
+            true => {
+                shared.durable[seq as usize].store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            false => Err(Error::invalid("fsync failed")),
+        };
+        let result = shared.pipeline.complete(seq, synced, &shared.visible_seq);
+        let visible_after = shared.visible_seq.load(Ordering::Acquire);
+        Written {
+            seq,
+            fsync_ok,
+            result,
+            visible_after,
+        }
+    }
+
+    /// A reader between the writes: what it sees published is durable.
+    fn check_visible_is_durable(shared: &Shared) {
+        let visible = shared.visible_seq.load(Ordering::Acquire);
+        for seq in 1..=visible {
+            assert!(
+                shared.durable[seq as usize].load(Ordering::Relaxed),
+                "visible_seq {visible} passed group {seq}, which is not durable"
+            );
+        }
+    }
+
+    /// Runs one writer per entry of `fsyncs` (its fsync's outcome) beside a reader, then
+    /// checks every outcome against the documented rule: a group succeeds exactly when its
+    /// fsync and every earlier group's fsync succeeded, and `visible_seq` ends at the last
+    /// such group.
+    fn run(fsyncs: &'static [bool]) {
+        let shared = shared();
+        let writers: Vec<_> = fsyncs
+            .iter()
+            .map(|&ok| {
+                let shared = Arc::clone(&shared);
+                loom::thread::spawn(move || write(&shared, ok))
+            })
+            .collect();
+        check_visible_is_durable(&shared);
+        // A join that never returns is a lost wake-up: loom reports it as a deadlock.
+        let mut written: Vec<Written> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+        written.sort_by_key(|w| w.seq);
+
+        let mut all_durable_so_far = true;
+        let mut last_good = 0;
+        for w in &written {
+            all_durable_so_far &= w.fsync_ok;
+            if all_durable_so_far {
+                last_good = w.seq;
+                assert!(w.result.is_ok(), "group {} failed", w.seq);
+                assert!(w.visible_after >= w.seq, "group {} unpublished", w.seq);
+            } else {
+                let e = w
+                    .result
+                    .as_ref()
+                    .expect_err("acknowledged after a failed fsync");
+                assert!(e.to_string().contains("fsync failed"), "{e}");
+            }
+        }
+        check_visible_is_durable(&shared);
+        assert_eq!(shared.visible_seq.load(Ordering::Acquire), last_good);
+        // Every group completed: nothing is left in flight.
+        shared.pipeline.drain();
+        assert_eq!(shared.pipeline.in_flight(), 0);
+        // After a failure, later groups fail too, whatever their fsync said.
+        if last_good < written.len() as SeqNum {
+            shared.pipeline.enter(WRITERS as SeqNum + 1);
+            let later =
+                shared
+                    .pipeline
+                    .complete(WRITERS as SeqNum + 1, Ok(()), &shared.visible_seq);
+            assert!(later.is_err());
+            assert_eq!(shared.visible_seq.load(Ordering::Acquire), last_good);
+        }
+    }
+
+    #[test]
+    fn loom_two_writers_fsyncs_succeed_in_any_order() {
+        model("loom_two_writers_fsyncs_succeed_in_any_order", || {
+            run(&[true, true])
+        });
+    }
+
+    #[test]
+    fn loom_two_writers_one_fsync_fails() {
+        model("loom_two_writers_one_fsync_fails", || run(&[false, true]));
+    }
+
+    #[test]
+    fn loom_three_writers_wait_for_room_and_complete_in_order() {
+        model(
+            "loom_three_writers_wait_for_room_and_complete_in_order",
+            || run(&[true, true, true]),
+        );
+    }
+
+    #[test]
+    fn loom_three_writers_one_fsync_fails() {
+        model("loom_three_writers_one_fsync_fails", || {
+            run(&[true, false, true])
+        });
     }
 }

@@ -1,12 +1,10 @@
 //! The write path: group commit, WAL append, memtable insert, switching to a fresh memtable
 //! when the active one is full, and write stalls when compaction falls behind.
 //!
-//! Group commit: a writer that finds no leader becomes the leader and commits its own batch
-//! at once, borrowed, with no copy (the path of a single writer). Writers that arrive while
-//! a leader is busy queue up (with a copy of their batch) and wait; when the leader is done
-//! with the writer lock it hands leadership to the first of them, which takes every batch
-//! queued (up to `MAX_GROUP_BYTES`) as its group. Only a leader touches `writer`, so sequence
-//! numbers are assigned in WAL order and one thread at a time inserts into the memtable.
+//! Group commit (the queue, its leader and followers) is `write_queue.rs`; this file is what a
+//! leader does with its group (`impl GroupCommit for DbInner`). Only a leader touches
+//! `writer`, so sequence numbers are assigned in WAL order and one thread at a time inserts
+//! into the memtable.
 //!
 //! A group's commit, under the writer lock: make room (switch memtables, stall), assign
 //! sequence numbers, append every batch to the WAL with one write, insert them into the
@@ -19,6 +17,7 @@
 
 use super::pipeline::MAX_GROUPS_IN_FLIGHT;
 use super::stall::StallCause;
+use super::write_queue::{Group, GroupCommit};
 use super::{DbInner, SuperVersion, WriterState, MAX_FROZEN_MEMTABLES};
 use crate::batch::WriteBatch;
 use crate::env::FileSyncer;
@@ -26,62 +25,14 @@ use crate::memtable::MemTable;
 use crate::types::{SeqNum, MAX_SEQ};
 use crate::wal::Wal;
 use crate::{Error, Result};
-use parking_lot::{Condvar, Mutex, MutexGuard};
-use std::collections::VecDeque;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use parking_lot::MutexGuard;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// A leader stops adding queued batches to its group past this many bytes, so that one
-/// small write does not wait behind a huge group.
-const MAX_GROUP_BYTES: usize = 1 << 20;
-
-/// A writer waiting in the queue.
-#[derive(Debug)]
-struct QueuedWrite {
-    batch: WriteBatch,
-    /// Set by a leader: the outcome of the group this write was committed in, or the
-    /// leadership itself.
-    turn: Mutex<Turn>,
-    woken: Condvar,
-}
-
-#[derive(Debug)]
-enum Turn {
-    Waiting,
-    Lead,
-    Done(Result<()>),
-}
-
-/// The group-commit queue.
-#[derive(Debug, Default)]
-pub(crate) struct WriteQueue {
-    state: Mutex<QueueState>,
-}
-
-#[derive(Debug, Default)]
-struct QueueState {
-    /// A leader is committing: writers arriving now queue up.
-    leading: bool,
-    waiting: VecDeque<Arc<QueuedWrite>>,
-}
-
-/// What the leader of a group commits: its own batch (borrowed when it arrived to an idle
-/// queue) and the queued writers it took.
-struct Group<'a> {
-    own: &'a WriteBatch,
-    followers: Vec<Arc<QueuedWrite>>,
-}
-
-impl Group<'_> {
-    fn batches(&self) -> impl Iterator<Item = &WriteBatch> {
-        std::iter::once(self.own).chain(self.followers.iter().map(|f| &f.batch))
-    }
-}
-
 /// Where a committed group stands once the writer lock is released.
-enum Committed {
+pub(crate) enum Committed {
     /// Durable as far as the options ask, and published.
     Done,
     /// Appended and inserted; the fsync of `syncer` will make it durable, then the pipeline
@@ -92,6 +43,45 @@ enum Committed {
     },
 }
 
+/// The engine's steps of a group's commit; the queue, the leadership and the followers are
+/// `WriteQueue`'s.
+impl GroupCommit for DbInner {
+    type Committed = Committed;
+
+    fn before_leading(&self) -> bool {
+        if !self.opts.sync_writes {
+            return false;
+        }
+        // Let the groups before this one fsync first (others queue up meanwhile, and join
+        // this group).
+        self.pipeline.wait_below(MAX_GROUPS_IN_FLIGHT);
+        true
+    }
+
+    fn commit(&self, group: &Group<'_>) -> Result<Committed> {
+        self.commit_group(group)
+    }
+
+    fn finish(&self, committed: Committed) -> Result<()> {
+        match committed {
+            Committed::Done => Ok(()),
+            Committed::Syncing { last_seq, syncer } => {
+                let synced = catch_unwind(AssertUnwindSafe(|| syncer.sync()))
+                    .unwrap_or_else(|_| Err(Error::invalid("the WAL fsync panicked")))
+                    .map_err(|e| self.fail_wal(e));
+                self.pipeline.complete(last_seq, synced, &self.visible_seq)
+            }
+        }
+    }
+
+    /// The database stops taking writes: its state is unknown.
+    fn panicked(&self) -> Error {
+        self.fail(Error::invalid(
+            "a write group's leader panicked; writes are stopped until reopen",
+        ))
+    }
+}
+
 impl DbInner {
     pub(crate) fn write(&self, batch: &WriteBatch) -> Result<()> {
         self.check_open()?;
@@ -100,117 +90,7 @@ impl DbInner {
             return Ok(());
         }
         self.delay_if_behind(batch.approximate_bytes());
-        let mut queue = self.write_queue.state.lock();
-        if !queue.leading {
-            // Nobody is committing: lead, with a group of this batch alone unless others
-            // queued while this one waited for the groups in flight.
-            queue.leading = true;
-            drop(queue);
-            let mut followers = Vec::new();
-            if self.opts.sync_writes {
-                self.pipeline.wait_below(MAX_GROUPS_IN_FLIGHT);
-                followers = self.take_queued(batch.approximate_bytes());
-            }
-            return self.lead(Group {
-                own: batch,
-                followers,
-            });
-        }
-        let me = Arc::new(QueuedWrite {
-            batch: batch.clone(),
-            turn: Mutex::new(Turn::Waiting),
-            woken: Condvar::new(),
-        });
-        queue.waiting.push_back(Arc::clone(&me));
-        drop(queue);
-        let mut turn = me.turn.lock();
-        loop {
-            match std::mem::replace(&mut *turn, Turn::Waiting) {
-                Turn::Done(result) => return result,
-                Turn::Lead => break,
-                Turn::Waiting => me.woken.wait(&mut turn),
-            }
-        }
-        drop(turn);
-        // Handed the leadership: the group is this write and every one queued behind it.
-        if self.opts.sync_writes {
-            // Let the groups before this one fsync first (they gather writers meanwhile).
-            self.pipeline.wait_below(MAX_GROUPS_IN_FLIGHT);
-        }
-        let followers = self.take_queued(me.batch.approximate_bytes());
-        self.lead(Group {
-            own: &me.batch,
-            followers,
-        })
-    }
-
-    /// Takes queued writers, oldest first, while the group stays within `MAX_GROUP_BYTES`
-    /// (`bytes` already in it).
-    fn take_queued(&self, mut bytes: usize) -> Vec<Arc<QueuedWrite>> {
-        let mut queue = self.write_queue.state.lock();
-        let mut taken = Vec::new();
-        while let Some(next) = queue.waiting.front() {
-            bytes += next.batch.approximate_bytes();
-            if bytes > MAX_GROUP_BYTES {
-                break;
-            }
-            taken.extend(queue.waiting.pop_front());
-        }
-        taken
-    }
-
-    /// Commits `group` as its leader, hands the leadership on, completes the group and tells
-    /// the followers. Returns the leader's own outcome.
-    fn lead(&self, group: Group<'_>) -> Result<()> {
-        // A panic must not leave followers (or the next leader) waiting forever: the database
-        // stops taking writes (its state is unknown), everyone gets an error, and the panic
-        // goes on to the caller (the C layer reports it).
-        let committed = catch_unwind(AssertUnwindSafe(|| self.commit_group(&group)));
-        self.hand_over_leadership();
-        let (result, panic) = match committed {
-            Ok(Ok(Committed::Done)) => (Ok(()), None),
-            Ok(Ok(Committed::Syncing { last_seq, syncer })) => {
-                let synced = catch_unwind(AssertUnwindSafe(|| syncer.sync()))
-                    .unwrap_or_else(|_| Err(Error::invalid("the WAL fsync panicked")))
-                    .map_err(|e| self.fail_wal(e));
-                (
-                    self.pipeline.complete(last_seq, synced, &self.visible_seq),
-                    None,
-                )
-            }
-            Ok(Err(e)) => (Err(e), None),
-            Err(payload) => {
-                let e = self.fail(Error::invalid(
-                    "a write group's leader panicked; writes are stopped until reopen",
-                ));
-                (Err(e), Some(payload))
-            }
-        };
-        for follower in &group.followers {
-            let theirs = match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(e.duplicate()),
-            };
-            *follower.turn.lock() = Turn::Done(theirs);
-            follower.woken.notify_one();
-        }
-        if let Some(payload) = panic {
-            resume_unwind(payload);
-        }
-        result
-    }
-
-    /// Hands the leadership to the first queued writer, or leaves the queue idle.
-    fn hand_over_leadership(&self) {
-        let mut queue = self.write_queue.state.lock();
-        match queue.waiting.pop_front() {
-            Some(next) => {
-                drop(queue);
-                *next.turn.lock() = Turn::Lead;
-                next.woken.notify_one();
-            }
-            None => queue.leading = false,
-        }
+        self.write_queue.write(batch, self)
     }
 
     /// The part of a group's commit under the writer lock: room, sequence numbers, one WAL
@@ -226,12 +106,12 @@ impl DbInner {
         let mut next_seq = first_seq;
         let mut batches: Vec<(&WriteBatch, SeqNum)> = Vec::new();
         let single;
-        let batches: &[(&WriteBatch, SeqNum)] = if group.followers.is_empty() {
-            next_seq += group.own.len() as u64;
-            single = [(group.own, first_seq)];
+        let batches: &[(&WriteBatch, SeqNum)] = if let Some(alone) = group.alone() {
+            next_seq += alone.len() as u64;
+            single = [(alone, first_seq)];
             &single
         } else {
-            batches.reserve(group.followers.len() + 1);
+            batches.reserve(group.len());
             for batch in group.batches() {
                 batches.push((batch, next_seq));
                 next_seq += batch.len() as u64;
@@ -466,7 +346,7 @@ mod tests {
             })
             .collect();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while inner.write_queue.state.lock().waiting.len() < 7 {
+        while inner.write_queue.queued() < 7 {
             assert!(Instant::now() < deadline, "writers never queued");
             std::thread::sleep(Duration::from_millis(1));
         }
