@@ -610,19 +610,22 @@ impl DbInner {
         // whose WAL failed cannot promise durability: say so instead of syncing.
         let synced = {
             let mut writer = self.writer.lock();
-            self.sync_all_wals(&mut writer).map(|()| {
-                let live: Vec<u64> = std::iter::once(&self.current().mem)
-                    .chain(self.current().frozen.iter())
-                    .map(|m| m.wal_number())
-                    .collect();
-                writer
-                    .wal
-                    .iter()
-                    .chain(writer.retired.iter())
-                    .filter(|wal| live.contains(&wal.number()))
-                    .map(|wal| (wal.number(), wal.len()))
-                    .collect::<Vec<_>>()
-            })
+            let finished = self.finish_active_wal(&mut writer);
+            finished
+                .and_then(|()| self.sync_all_wals(&mut writer))
+                .map(|()| {
+                    let live: Vec<u64> = std::iter::once(&self.current().mem)
+                        .chain(self.current().frozen.iter())
+                        .map(|m| m.wal_number())
+                        .collect();
+                    writer
+                        .wal
+                        .iter()
+                        .chain(writer.retired.iter())
+                        .filter(|wal| live.contains(&wal.number()))
+                        .map(|wal| (wal.number(), wal.len()))
+                        .collect::<Vec<_>>()
+                })
         };
         {
             let mut bg = self.bg.lock();

@@ -222,7 +222,9 @@ impl DbInner {
     ///
     /// The old WAL is kept among the retired ones rather than fsynced here (an fsync of a
     /// whole WAL would stall every writer): `sync` fsyncs it later, unless its memtable was
-    /// flushed first, which makes it unnecessary.
+    /// flushed first, which makes it unnecessary. (With `sync_writes` its records are
+    /// fsynced already, and a WAL that reserved space ahead is cut back to them and fsynced
+    /// once more here, for its size: see `Wal::finish`.)
     ///
     /// # Errors
     /// A failure to create the new WAL (or to fsync the directory naming it) stops writes
@@ -232,8 +234,11 @@ impl DbInner {
         self.pipeline.drain();
         // A failed fsync in the drained groups stopped writes: no switch then.
         self.check_failed()?;
+        self.finish_active_wal(writer)?;
         let number = self.new_file_number();
-        let new_wal = Wal::create(&*self.fs, &self.dir, number).map_err(|e| self.fail(e))?;
+        let new_wal = Wal::create(&*self.fs, &self.dir, number)
+            .map_err(|e| self.fail(e))?
+            .preallocating(self.opts.wal_reserve_step());
         let old_wal = std::mem::replace(writer.wal()?, new_wal);
         let still_frozen: Vec<u64> = self
             .current()
@@ -263,6 +268,17 @@ impl DbInner {
         }
         self.wake_all();
         Ok(())
+    }
+
+    /// Cuts the active WAL back to its last record, dropping the space it reserved ahead
+    /// (see `Wal::finish`): recovery reads it before the next WAL, so it must end where its
+    /// records end, durably, before another WAL takes writes or the database closes.
+    pub(crate) fn finish_active_wal(&self, writer: &mut WriterState) -> Result<()> {
+        self.check_wal_failed()?;
+        match writer.wal.as_mut() {
+            Some(wal) => wal.finish().map_err(|e| self.fail_wal(e)),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn sync_wal(&self) -> Result<()> {
@@ -413,6 +429,85 @@ mod tests {
                     "{key} lost"
                 );
             }
+        }
+    }
+
+    // With sync_writes the WAL reserves zeros ahead of its records, which recovery reads as
+    // the log's end. A WAL followed by another must therefore end at its last record: were
+    // the zeros left in it, recovery would stop there and lose the next WAL's acknowledged
+    // writes.
+    #[test]
+    fn writes_in_the_wal_after_a_switch_survive_a_crash_and_a_power_cut() {
+        let fs = Arc::new(FaultFs::new());
+        let dir = std::path::Path::new("/db");
+        let opts = || Options {
+            memtable_bytes: 1 << 20,
+            ..sync_options(&fs)
+        };
+        let db = Db::open(dir, opts()).unwrap();
+        // No flush may finish: the first WAL stays live, to be replayed before the second.
+        fs.inject_sticky_on(FaultOp::Create, ".sst", 1, FaultKind::Enospc);
+        db.put(b"in the first wal", b"1").unwrap();
+        let first = {
+            let mut writer = db.inner.writer.lock();
+            let number = writer.wal.as_ref().unwrap().number();
+            db.inner.switch_memtable(&mut writer).unwrap();
+            number
+        };
+        db.put(b"in the second wal", b"2").unwrap();
+        let first_path = crate::filename::wal_path(dir, first);
+        let first_bytes = fs.read_file(&first_path).unwrap();
+        assert!(
+            first_bytes.last().is_some_and(|&b| b != 0),
+            "the first WAL still ends in reserved zeros"
+        );
+        for (what, copy) in [
+            ("kill -9", fs.snapshot_copy()),
+            ("power cut", fs.crash_copy()),
+        ] {
+            let reopened = Db::open(dir, sync_options(&copy)).unwrap();
+            for (key, value) in [
+                (&b"in the first wal"[..], b"1"),
+                (b"in the second wal", b"2"),
+            ] {
+                assert_eq!(
+                    reopened.get(key).unwrap().as_deref(),
+                    Some(&value[..]),
+                    "after a {what}"
+                );
+            }
+        }
+    }
+
+    // Only with sync_writes does the WAL reserve space, and close cuts it off again.
+    #[test]
+    fn close_cuts_the_space_a_durable_wal_reserved() {
+        let wal_size = |dir: &std::path::Path| -> Vec<u8> {
+            let mut logs: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "log"))
+                .collect();
+            assert_eq!(logs.len(), 1, "{logs:?}");
+            std::fs::read(logs.pop().unwrap()).unwrap()
+        };
+        for sync_writes in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = || Options {
+                sync_writes,
+                ..Options::default()
+            };
+            let db = Db::open(dir.path(), opts()).unwrap();
+            db.put(b"key", b"value").unwrap();
+            let open_len = wal_size(dir.path()).len();
+            assert_eq!(open_len >= 1 << 20, sync_writes, "{open_len} bytes");
+            db.close().unwrap();
+            let closed = wal_size(dir.path());
+            assert!(closed.len() < 100, "{} bytes", closed.len());
+            assert!(closed.ends_with(b"value"));
+            drop(db);
+            let db = Db::open(dir.path(), opts()).unwrap();
+            assert_eq!(db.get(b"key").unwrap().as_deref(), Some(&b"value"[..]));
         }
     }
 
