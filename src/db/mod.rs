@@ -145,6 +145,8 @@ pub(crate) struct Stats {
     /// Writes (batches) committed, and the groups they were committed in.
     pub writes: AtomicU64,
     pub write_groups: AtomicU64,
+    /// Groups appended while an earlier group's fsync was still running.
+    pub write_groups_overlapped: AtomicU64,
     pub flushes: AtomicU64,
     pub flush_bytes_written: AtomicU64,
     pub compactions: AtomicU64,
@@ -190,6 +192,8 @@ pub(crate) struct DbInner {
     write_queue: write_queue::WriteQueue,
     /// Write groups whose fsyncs are in flight (with `sync_writes`), completed in order.
     pipeline: pipeline::SyncPipeline,
+    /// How long WAL fsyncs take: how many groups `pipeline` may hold.
+    fsync_latency: pipeline::FsyncLatency,
     /// The current version's L0 files and pending compaction bytes, for the write path's
     /// checks (which do not take `current`); updated whenever a version is installed.
     pressure: stall::Pressure,

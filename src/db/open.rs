@@ -211,6 +211,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         }),
         write_queue: Default::default(),
         pipeline: Default::default(),
+        fsync_latency: Default::default(),
         pressure,
         pacer: Default::default(),
         versions: Mutex::new(VersionState {

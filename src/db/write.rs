@@ -15,7 +15,6 @@
 //! [`SyncPipeline`](super::pipeline) completes groups in sequence order, so a write is
 //! acknowledged, and visible, only once it and every write before it are durable.
 
-use super::pipeline::MAX_GROUPS_IN_FLIGHT;
 use super::stall::StallCause;
 use super::write_queue::{Group, GroupCommit};
 use super::{DbInner, SuperVersion, WriterState, MAX_FROZEN_MEMTABLES};
@@ -53,8 +52,9 @@ impl GroupCommit for DbInner {
             return false;
         }
         // Let the groups before this one fsync first (others queue up meanwhile, and join
-        // this group).
-        self.pipeline.wait_below(MAX_GROUPS_IN_FLIGHT);
+        // this group): all of them while fsyncs are fast, all but one while they are slow.
+        self.pipeline
+            .wait_below(self.fsync_latency.groups_in_flight());
         true
     }
 
@@ -66,9 +66,11 @@ impl GroupCommit for DbInner {
         match committed {
             Committed::Done => Ok(()),
             Committed::Syncing { last_seq, syncer } => {
+                let started = Instant::now();
                 let synced = catch_unwind(AssertUnwindSafe(|| syncer.sync()))
                     .unwrap_or_else(|_| Err(Error::invalid("the WAL fsync panicked")))
                     .map_err(|e| self.fail_wal(e));
+                self.fsync_latency.record(started.elapsed());
                 self.pipeline.complete(last_seq, synced, &self.visible_seq)
             }
         }
@@ -160,7 +162,11 @@ impl DbInner {
         match syncer {
             Some(syncer) => {
                 // Entered under the writer lock: the pipeline's order is sequence order.
-                self.pipeline.enter(last_seq);
+                if self.pipeline.enter(last_seq) > 0 {
+                    self.stats
+                        .write_groups_overlapped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(Committed::Syncing { last_seq, syncer })
             }
             None => {
@@ -395,10 +401,20 @@ mod tests {
 
     // Many threads, every write fsynced, memtables switching all the time: every write that
     // returned is durable (survives a power cut) and visible, and sequence numbers run on
-    // without a hole through every WAL (the reopen checks that).
+    // without a hole through every WAL (the reopen checks that). With slow fsyncs, groups
+    // overlap one another's; with fast ones, they take turns.
     #[test]
     fn pipelined_durable_writes_from_many_threads_all_survive_a_power_cut() {
+        let overlapped = durable_writes_from_many_threads_survive_a_power_cut(Duration::ZERO);
+        assert_eq!(overlapped, 0);
+        let slow = durable_writes_from_many_threads_survive_a_power_cut(Duration::from_micros(600));
+        assert!(slow > 0, "no group overlapped a slow fsync");
+    }
+
+    /// Returns how many groups were appended while an earlier group's fsync ran.
+    fn durable_writes_from_many_threads_survive_a_power_cut(fsync_delay: Duration) -> u64 {
         let fs = Arc::new(FaultFs::new());
+        fs.set_sync_delay(fsync_delay);
         let dir = std::path::Path::new("/db");
         let db = Arc::new(Db::open(dir, sync_options(&fs)).unwrap());
         let threads: Vec<_> = (0..8u32)
@@ -418,6 +434,11 @@ mod tests {
         }
         let groups = db.inner.stats.write_groups.load(Ordering::Relaxed);
         assert!(groups <= 2400, "{groups}");
+        let overlapped = db
+            .inner
+            .stats
+            .write_groups_overlapped
+            .load(Ordering::Relaxed);
         let cut = fs.power_cut_copy(11);
         drop(db);
         let reopened = Db::open(dir, sync_options(&cut)).unwrap();
@@ -430,6 +451,7 @@ mod tests {
                 );
             }
         }
+        overlapped
     }
 
     // With sync_writes the WAL reserves zeros ahead of its records, which recovery reads as

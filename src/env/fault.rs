@@ -144,6 +144,7 @@ impl FaultFs {
                 locks: HashSet::new(),
                 faults: Vec::new(),
                 counts: [0; OP_KINDS],
+                sync_delay: std::time::Duration::ZERO,
             })),
         }
     }
@@ -268,6 +269,12 @@ impl FaultFs {
     /// Disarms every fault, sticky or not.
     pub fn clear_faults(&self) {
         self.state.lock().faults.clear();
+    }
+
+    /// Makes every later file fsync take `delay` (a slow disk), sleeping without holding
+    /// any of the file system's locks, so that other calls go on meanwhile.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.state.lock().sync_delay = delay;
     }
 
     /// How many calls of `op` were made so far, failed ones included (`Any`: all calls).
@@ -525,6 +532,8 @@ struct State {
     faults: Vec<Fault>,
     /// Calls per `FaultOp as usize`; the `Any` slot counts every call.
     counts: [u64; OP_KINDS],
+    /// How long each file fsync takes (see [`FaultFs::set_sync_delay`]).
+    sync_delay: std::time::Duration,
 }
 
 impl fmt::Debug for State {
@@ -909,7 +918,14 @@ impl WritableFile for FaultWritable {
 
 /// An fsync (counted and faulted like any other): everything appended so far is durable.
 fn sync_inode(state: &Mutex<State>, path: &Path, inode: &Inode) -> Result<()> {
-    state.lock().begin(FaultOp::Sync, "fsync", path, None)?;
+    let delay = {
+        let mut state = state.lock();
+        state.begin(FaultOp::Sync, "fsync", path, None)?;
+        state.sync_delay
+    };
+    if !delay.is_zero() {
+        std::thread::sleep(delay);
+    }
     let mut file = inode.lock();
     file.durable_len = file.bytes.len();
     file.durable_reserved = file.reserved;
