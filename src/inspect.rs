@@ -376,7 +376,8 @@ fn check_wal(
         {
             report.notes.push(format!(
                 "{}: recovery stops at offset {offset} ({reason}; the {dropped} bytes from \
-                 there were never fsynced, or were cut by a crash)",
+                 there were never fsynced, were cut by a crash, or are zeros reserved ahead \
+                 of the writes)",
                 path.display()
             ));
         }

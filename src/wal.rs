@@ -35,6 +35,11 @@ pub(crate) struct Wal {
     log: LogWriter,
     /// Bytes made durable by the last successful `sync`.
     synced_len: u64,
+    /// Bytes of zeros reserved ahead of the appends at a time (see [`Wal::preallocating`]);
+    /// 0 when the WAL just grows.
+    reserve_step: u64,
+    /// The file's reserved size: appends below it fill space already in the file.
+    reserved: u64,
 }
 
 impl Wal {
@@ -54,7 +59,60 @@ impl Wal {
             path,
             log: LogWriter::new(file),
             synced_len: 0,
+            reserve_step: 0,
+            reserved: 0,
         })
+    }
+
+    /// Makes the WAL reserve `step` bytes of zeros ahead of its appends, and more whenever
+    /// the appends come near the end: with `sync_writes`, where every write waits for an
+    /// fdatasync, an append into reserved space changes no metadata, so the fsync flushes
+    /// the data alone instead of also committing the file system's journal (measured on this
+    /// ext4 disk: 38-44 µs an fsynced append against 50-66 µs). Nothing is reserved where
+    /// the file system cannot (see `WritableFile::preallocate`).
+    ///
+    /// The reserved space reads as zeros past the last record, which a reader takes for the
+    /// end of the log (a torn tail): fine for the WAL being written, which ends there, but a
+    /// WAL that recovery reads before another must end at its last record. So a WAL that
+    /// preallocated must be [`Wal::finish`]ed before the next one is written.
+    pub(crate) fn preallocating(mut self, step: u64) -> Wal {
+        self.reserve_step = step;
+        self.reserve_ahead();
+        self
+    }
+
+    /// Reserves the next step once the appends are within half a step of the reserved end.
+    fn reserve_ahead(&mut self) {
+        if self.reserve_step == 0 || self.len() + self.reserve_step / 2 < self.reserved {
+            return;
+        }
+        let target = self.len() + self.reserve_step;
+        match self.log.preallocate(target) {
+            true => self.reserved = target,
+            // Not supported here (or out of space, which the next append will report): the
+            // WAL grows by its appends, as it would without this.
+            false => self.reserve_step = 0,
+        }
+    }
+
+    /// Cuts the file back to its last record, dropping reserved space, and fsyncs it: what a
+    /// WAL that preallocated needs before another WAL follows it or the database closes
+    /// (see [`Wal::preallocating`]). A no-op for one that reserved nothing.
+    ///
+    /// # Errors
+    ///
+    /// `Io` from the truncation or the fsync, after which the WAL is failed.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        if self.reserved == 0 {
+            return Ok(());
+        }
+        self.log.truncate_to_appended()?;
+        self.reserve_step = 0;
+        self.reserved = 0;
+        // The new size must be durable even when the records already were.
+        self.log.sync()?;
+        self.synced_len = self.len();
+        Ok(())
     }
 
     /// The file number (the `N` of `N.log`).
@@ -112,7 +170,9 @@ impl Wal {
             if let Some((batch, first_seq)) = group.get(i) {
                 batch.encode_record(*first_seq, out);
             }
-        })
+        })?;
+        self.reserve_ahead();
+        Ok(())
     }
 
     /// Makes every appended batch durable (fdatasync).
@@ -369,7 +429,17 @@ mod tests {
     /// Writes `batches` random batches into WAL 7 in `dir`, from sequence number 1; returns
     /// what replay should see and each record's offset.
     fn write_batches(dir: &Path, batches: usize) -> (Vec<Seen>, Vec<u64>) {
-        let mut wal = Wal::create(&PosixFs, dir, 7).unwrap();
+        let (expected, offsets, _) = write_batches_reserving(dir, batches, 0);
+        (expected, offsets)
+    }
+
+    /// [`write_batches`] into a WAL that reserves `step` bytes ahead (0: none), returned.
+    fn write_batches_reserving(
+        dir: &Path,
+        batches: usize,
+        step: u64,
+    ) -> (Vec<Seen>, Vec<u64>, Wal) {
+        let mut wal = Wal::create(&PosixFs, dir, 7).unwrap().preallocating(step);
         assert_eq!(wal.number(), 7);
         assert_eq!(wal.path(), filename::wal_path(dir, 7));
         let mut rng = XorShift::new(77);
@@ -399,7 +469,37 @@ mod tests {
             }
         }
         wal.sync().unwrap();
-        (expected, offsets)
+        (expected, offsets, wal)
+    }
+
+    #[test]
+    fn a_wal_reserving_space_replays_whole_and_finish_cuts_it_to_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = filename::wal_path(dir.path(), 7);
+        let step = 16 << 10;
+        let (expected, _, mut wal) = write_batches_reserving(dir.path(), 1000, step);
+        // The appends passed several reservations, and the next is always ahead of them.
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        assert!(wal.len() > 4 * step, "{}", wal.len());
+        assert!(
+            on_disk > wal.len() + step / 2 && on_disk <= wal.len() + step,
+            "{on_disk} bytes on disk for {} appended",
+            wal.len()
+        );
+        // As recovery reads it after a crash: every batch, then the zeros end the log.
+        let (seen, stats) = replay_all(&path).unwrap();
+        assert_eq!(seen, expected);
+        assert!(
+            matches!(stats.end, ReplayEnd::Stopped { offset, dropped, .. }
+                if offset == wal.len() && dropped == on_disk - wal.len()),
+            "{:?}",
+            stats.end
+        );
+        wal.finish().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), wal.len());
+        let (seen, stats) = replay_synced(&path).unwrap();
+        assert_eq!(seen, expected);
+        assert_eq!(stats.end, ReplayEnd::Clean);
     }
 
     #[test]

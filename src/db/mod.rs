@@ -145,6 +145,8 @@ pub(crate) struct Stats {
     /// Writes (batches) committed, and the groups they were committed in.
     pub writes: AtomicU64,
     pub write_groups: AtomicU64,
+    /// Groups appended while an earlier group's fsync was still running.
+    pub write_groups_overlapped: AtomicU64,
     pub flushes: AtomicU64,
     pub flush_bytes_written: AtomicU64,
     pub compactions: AtomicU64,
@@ -190,6 +192,8 @@ pub(crate) struct DbInner {
     write_queue: write_queue::WriteQueue,
     /// Write groups whose fsyncs are in flight (with `sync_writes`), completed in order.
     pipeline: pipeline::SyncPipeline,
+    /// How long WAL fsyncs take: how many groups `pipeline` may hold.
+    fsync_latency: pipeline::FsyncLatency,
     /// The current version's L0 files and pending compaction bytes, for the write path's
     /// checks (which do not take `current`); updated whenever a version is installed.
     pressure: stall::Pressure,
@@ -610,19 +614,22 @@ impl DbInner {
         // whose WAL failed cannot promise durability: say so instead of syncing.
         let synced = {
             let mut writer = self.writer.lock();
-            self.sync_all_wals(&mut writer).map(|()| {
-                let live: Vec<u64> = std::iter::once(&self.current().mem)
-                    .chain(self.current().frozen.iter())
-                    .map(|m| m.wal_number())
-                    .collect();
-                writer
-                    .wal
-                    .iter()
-                    .chain(writer.retired.iter())
-                    .filter(|wal| live.contains(&wal.number()))
-                    .map(|wal| (wal.number(), wal.len()))
-                    .collect::<Vec<_>>()
-            })
+            let finished = self.finish_active_wal(&mut writer);
+            finished
+                .and_then(|()| self.sync_all_wals(&mut writer))
+                .map(|()| {
+                    let live: Vec<u64> = std::iter::once(&self.current().mem)
+                        .chain(self.current().frozen.iter())
+                        .map(|m| m.wal_number())
+                        .collect();
+                    writer
+                        .wal
+                        .iter()
+                        .chain(writer.retired.iter())
+                        .filter(|wal| live.contains(&wal.number()))
+                        .map(|wal| (wal.number(), wal.len()))
+                        .collect::<Vec<_>>()
+                })
         };
         {
             let mut bg = self.bg.lock();

@@ -176,7 +176,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         let wal_number = next_file;
         let manifest_number = next_file + 1;
         next_file += 2;
-        let wal = Wal::create(&*fs, dir, wal_number)?;
+        let wal = Wal::create(&*fs, dir, wal_number)?.preallocating(opts.wal_reserve_step());
         let edit = VersionEdit {
             log_number: Some(wal_number),
             next_file_number: Some(next_file),
@@ -211,6 +211,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Arc<DbInner>> {
         }),
         write_queue: Default::default(),
         pipeline: Default::default(),
+        fsync_latency: Default::default(),
         pressure,
         pacer: Default::default(),
         versions: Mutex::new(VersionState {

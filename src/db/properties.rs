@@ -103,9 +103,10 @@ fn stats(db: &DbInner) -> String {
     let _ = writeln!(out, "user bytes written: {user}");
     let _ = writeln!(
         out,
-        "group commit: {} writes in {} WAL appends",
+        "group commit: {} writes in {} WAL appends, {} of them while an earlier one's fsync ran",
         db.stats.writes.load(Ordering::Relaxed),
-        db.stats.write_groups.load(Ordering::Relaxed)
+        db.stats.write_groups.load(Ordering::Relaxed),
+        db.stats.write_groups_overlapped.load(Ordering::Relaxed)
     );
     let _ = writeln!(
         out,

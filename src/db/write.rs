@@ -15,7 +15,6 @@
 //! [`SyncPipeline`](super::pipeline) completes groups in sequence order, so a write is
 //! acknowledged, and visible, only once it and every write before it are durable.
 
-use super::pipeline::MAX_GROUPS_IN_FLIGHT;
 use super::stall::StallCause;
 use super::write_queue::{Group, GroupCommit};
 use super::{DbInner, SuperVersion, WriterState, MAX_FROZEN_MEMTABLES};
@@ -53,8 +52,9 @@ impl GroupCommit for DbInner {
             return false;
         }
         // Let the groups before this one fsync first (others queue up meanwhile, and join
-        // this group).
-        self.pipeline.wait_below(MAX_GROUPS_IN_FLIGHT);
+        // this group): all of them while fsyncs are fast, all but one while they are slow.
+        self.pipeline
+            .wait_below(self.fsync_latency.groups_in_flight());
         true
     }
 
@@ -66,9 +66,11 @@ impl GroupCommit for DbInner {
         match committed {
             Committed::Done => Ok(()),
             Committed::Syncing { last_seq, syncer } => {
+                let started = Instant::now();
                 let synced = catch_unwind(AssertUnwindSafe(|| syncer.sync()))
                     .unwrap_or_else(|_| Err(Error::invalid("the WAL fsync panicked")))
                     .map_err(|e| self.fail_wal(e));
+                self.fsync_latency.record(started.elapsed());
                 self.pipeline.complete(last_seq, synced, &self.visible_seq)
             }
         }
@@ -160,7 +162,11 @@ impl DbInner {
         match syncer {
             Some(syncer) => {
                 // Entered under the writer lock: the pipeline's order is sequence order.
-                self.pipeline.enter(last_seq);
+                if self.pipeline.enter(last_seq) > 0 {
+                    self.stats
+                        .write_groups_overlapped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(Committed::Syncing { last_seq, syncer })
             }
             None => {
@@ -222,7 +228,9 @@ impl DbInner {
     ///
     /// The old WAL is kept among the retired ones rather than fsynced here (an fsync of a
     /// whole WAL would stall every writer): `sync` fsyncs it later, unless its memtable was
-    /// flushed first, which makes it unnecessary.
+    /// flushed first, which makes it unnecessary. (With `sync_writes` its records are
+    /// fsynced already, and a WAL that reserved space ahead is cut back to them and fsynced
+    /// once more here, for its size: see `Wal::finish`.)
     ///
     /// # Errors
     /// A failure to create the new WAL (or to fsync the directory naming it) stops writes
@@ -232,8 +240,11 @@ impl DbInner {
         self.pipeline.drain();
         // A failed fsync in the drained groups stopped writes: no switch then.
         self.check_failed()?;
+        self.finish_active_wal(writer)?;
         let number = self.new_file_number();
-        let new_wal = Wal::create(&*self.fs, &self.dir, number).map_err(|e| self.fail(e))?;
+        let new_wal = Wal::create(&*self.fs, &self.dir, number)
+            .map_err(|e| self.fail(e))?
+            .preallocating(self.opts.wal_reserve_step());
         let old_wal = std::mem::replace(writer.wal()?, new_wal);
         let still_frozen: Vec<u64> = self
             .current()
@@ -263,6 +274,17 @@ impl DbInner {
         }
         self.wake_all();
         Ok(())
+    }
+
+    /// Cuts the active WAL back to its last record, dropping the space it reserved ahead
+    /// (see `Wal::finish`): recovery reads it before the next WAL, so it must end where its
+    /// records end, durably, before another WAL takes writes or the database closes.
+    pub(crate) fn finish_active_wal(&self, writer: &mut WriterState) -> Result<()> {
+        self.check_wal_failed()?;
+        match writer.wal.as_mut() {
+            Some(wal) => wal.finish().map_err(|e| self.fail_wal(e)),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn sync_wal(&self) -> Result<()> {
@@ -379,10 +401,20 @@ mod tests {
 
     // Many threads, every write fsynced, memtables switching all the time: every write that
     // returned is durable (survives a power cut) and visible, and sequence numbers run on
-    // without a hole through every WAL (the reopen checks that).
+    // without a hole through every WAL (the reopen checks that). With slow fsyncs, groups
+    // overlap one another's; with fast ones, they take turns.
     #[test]
     fn pipelined_durable_writes_from_many_threads_all_survive_a_power_cut() {
+        let overlapped = durable_writes_from_many_threads_survive_a_power_cut(Duration::ZERO);
+        assert_eq!(overlapped, 0);
+        let slow = durable_writes_from_many_threads_survive_a_power_cut(Duration::from_micros(600));
+        assert!(slow > 0, "no group overlapped a slow fsync");
+    }
+
+    /// Returns how many groups were appended while an earlier group's fsync ran.
+    fn durable_writes_from_many_threads_survive_a_power_cut(fsync_delay: Duration) -> u64 {
         let fs = Arc::new(FaultFs::new());
+        fs.set_sync_delay(fsync_delay);
         let dir = std::path::Path::new("/db");
         let db = Arc::new(Db::open(dir, sync_options(&fs)).unwrap());
         let threads: Vec<_> = (0..8u32)
@@ -402,6 +434,11 @@ mod tests {
         }
         let groups = db.inner.stats.write_groups.load(Ordering::Relaxed);
         assert!(groups <= 2400, "{groups}");
+        let overlapped = db
+            .inner
+            .stats
+            .write_groups_overlapped
+            .load(Ordering::Relaxed);
         let cut = fs.power_cut_copy(11);
         drop(db);
         let reopened = Db::open(dir, sync_options(&cut)).unwrap();
@@ -413,6 +450,86 @@ mod tests {
                     "{key} lost"
                 );
             }
+        }
+        overlapped
+    }
+
+    // With sync_writes the WAL reserves zeros ahead of its records, which recovery reads as
+    // the log's end. A WAL followed by another must therefore end at its last record: were
+    // the zeros left in it, recovery would stop there and lose the next WAL's acknowledged
+    // writes.
+    #[test]
+    fn writes_in_the_wal_after_a_switch_survive_a_crash_and_a_power_cut() {
+        let fs = Arc::new(FaultFs::new());
+        let dir = std::path::Path::new("/db");
+        let opts = || Options {
+            memtable_bytes: 1 << 20,
+            ..sync_options(&fs)
+        };
+        let db = Db::open(dir, opts()).unwrap();
+        // No flush may finish: the first WAL stays live, to be replayed before the second.
+        fs.inject_sticky_on(FaultOp::Create, ".sst", 1, FaultKind::Enospc);
+        db.put(b"in the first wal", b"1").unwrap();
+        let first = {
+            let mut writer = db.inner.writer.lock();
+            let number = writer.wal.as_ref().unwrap().number();
+            db.inner.switch_memtable(&mut writer).unwrap();
+            number
+        };
+        db.put(b"in the second wal", b"2").unwrap();
+        let first_path = crate::filename::wal_path(dir, first);
+        let first_bytes = fs.read_file(&first_path).unwrap();
+        assert!(
+            first_bytes.last().is_some_and(|&b| b != 0),
+            "the first WAL still ends in reserved zeros"
+        );
+        for (what, copy) in [
+            ("kill -9", fs.snapshot_copy()),
+            ("power cut", fs.crash_copy()),
+        ] {
+            let reopened = Db::open(dir, sync_options(&copy)).unwrap();
+            for (key, value) in [
+                (&b"in the first wal"[..], b"1"),
+                (b"in the second wal", b"2"),
+            ] {
+                assert_eq!(
+                    reopened.get(key).unwrap().as_deref(),
+                    Some(&value[..]),
+                    "after a {what}"
+                );
+            }
+        }
+    }
+
+    // Only with sync_writes does the WAL reserve space, and close cuts it off again.
+    #[test]
+    fn close_cuts_the_space_a_durable_wal_reserved() {
+        let wal_size = |dir: &std::path::Path| -> Vec<u8> {
+            let mut logs: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "log"))
+                .collect();
+            assert_eq!(logs.len(), 1, "{logs:?}");
+            std::fs::read(logs.pop().unwrap()).unwrap()
+        };
+        for sync_writes in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = || Options {
+                sync_writes,
+                ..Options::default()
+            };
+            let db = Db::open(dir.path(), opts()).unwrap();
+            db.put(b"key", b"value").unwrap();
+            let open_len = wal_size(dir.path()).len();
+            assert_eq!(open_len >= 1 << 20, sync_writes, "{open_len} bytes");
+            db.close().unwrap();
+            let closed = wal_size(dir.path());
+            assert!(closed.len() < 100, "{} bytes", closed.len());
+            assert!(closed.ends_with(b"value"));
+            drop(db);
+            let db = Db::open(dir.path(), opts()).unwrap();
+            assert_eq!(db.get(b"key").unwrap().as_deref(), Some(&b"value"[..]));
         }
     }
 

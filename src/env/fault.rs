@@ -16,6 +16,11 @@
 //!   directory is synced; the bytes it reaches are durable as the inode's are).
 //! - A file's durable bytes are always a prefix of its current bytes: files grow only by
 //!   appends, and the raw test helpers change both states at once.
+//! - Space reserved with [`WritableFile::preallocate`] reads as zeros past the appended
+//!   bytes, and appends fill it in place. The file's size (reserved or cut back with
+//!   [`WritableFile::truncate_to_appended`]) is durable at the next sync; a power cut
+//!   leaves the size last synced, with the unsynced appends in it lost page by page as
+//!   elsewhere (a lost page of reserved space reads as zeros, as a real one does).
 //! - `create` of an existing name truncates that file in place, and durably: after a crash
 //!   the old contents are gone even if the new ones were never synced.
 //! - A failed append writes nothing; a failed sync makes nothing durable. The unsynced bytes
@@ -139,6 +144,7 @@ impl FaultFs {
                 locks: HashSet::new(),
                 faults: Vec::new(),
                 counts: [0; OP_KINDS],
+                sync_delay: std::time::Duration::ZERO,
             })),
         }
     }
@@ -178,11 +184,13 @@ impl FaultFs {
             Arc::clone(copies.entry(Arc::as_ptr(inode)).or_insert_with(|| {
                 let file = inode.lock();
                 let data = match &kind {
-                    CopyKind::Crash => FileData::durable(file.durable_bytes().to_vec()),
-                    CopyKind::PowerCut(rng) => FileData::durable(file.power_cut_bytes(rng)),
+                    CopyKind::Crash => file.after_crash(file.durable_bytes().to_vec()),
+                    CopyKind::PowerCut(rng) => file.after_crash(file.power_cut_bytes(rng)),
                     CopyKind::Snapshot => FileData {
                         bytes: file.bytes.clone(),
                         durable_len: file.durable_len,
+                        reserved: file.reserved,
+                        durable_reserved: file.durable_reserved,
                     },
                 };
                 Arc::new(Mutex::new(data))
@@ -263,6 +271,12 @@ impl FaultFs {
         self.state.lock().faults.clear();
     }
 
+    /// Makes every later file fsync take `delay` (a slow disk), sleeping without holding
+    /// any of the file system's locks, so that other calls go on meanwhile.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.state.lock().sync_delay = delay;
+    }
+
     /// How many calls of `op` were made so far, failed ones included (`Any`: all calls).
     pub fn op_count(&self, op: FaultOp) -> u64 {
         self.state.lock().counts[op as usize]
@@ -271,7 +285,7 @@ impl FaultFs {
     /// The current bytes of the file at `path`, or `None` if there is no such file.
     pub fn read_file(&self, path: impl AsRef<Path>) -> Option<Vec<u8>> {
         let inode = self.state.lock().file(path.as_ref()).ok()?;
-        let bytes = inode.lock().bytes.clone();
+        let bytes = inode.lock().visible_bytes();
         Some(bytes)
     }
 
@@ -314,7 +328,10 @@ impl FaultFs {
         let path = path.as_ref();
         let inode = self.state.lock().file(path)?;
         let mut file = inode.lock();
-        let len = file.bytes.len();
+        let len = file.visible_len();
+        if usize::try_from(offset).is_ok_and(|at| at < len) {
+            file.bytes.resize(len, 0); // a byte of reserved space becomes a real one
+        }
         let byte = usize::try_from(offset)
             .ok()
             .and_then(|at| file.bytes.get_mut(at))
@@ -351,6 +368,8 @@ impl FaultFs {
             })?;
         file.bytes.truncate(len);
         file.durable_len = file.durable_len.min(len);
+        file.reserved = file.reserved.min(len);
+        file.durable_reserved = file.durable_reserved.min(len);
         Ok(())
     }
 
@@ -401,6 +420,11 @@ struct FileData {
     bytes: Vec<u8>,
     /// `bytes[..durable_len]` survives a power cut. Never more than `bytes.len()`.
     durable_len: usize,
+    /// The size reserved by `preallocate`: the file reads as `bytes`, then zeros up to
+    /// here. At most `bytes.len()` when nothing is reserved past the appends.
+    reserved: usize,
+    /// `reserved` as of the last sync: the size a power cut leaves.
+    durable_reserved: usize,
 }
 
 impl FileData {
@@ -408,7 +432,30 @@ impl FileData {
         FileData {
             durable_len: bytes.len(),
             bytes,
+            reserved: 0,
+            durable_reserved: 0,
         }
+    }
+
+    /// The file's size as readers see it: its bytes, or the space reserved past them.
+    fn visible_len(&self) -> usize {
+        self.bytes.len().max(self.reserved)
+    }
+
+    /// What a reader of the whole file gets: its bytes, then reserved space as zeros.
+    fn visible_bytes(&self) -> Vec<u8> {
+        let mut bytes = self.bytes.clone();
+        bytes.resize(self.visible_len(), 0);
+        bytes
+    }
+
+    /// What survives a crash that keeps only durable state, `bytes` standing for whatever
+    /// of the file's bytes it kept: padded with zeros to the durable size.
+    fn after_crash(&self, bytes: Vec<u8>) -> FileData {
+        let mut data = FileData::durable(bytes);
+        data.reserved = self.durable_reserved;
+        data.durable_reserved = self.durable_reserved;
+        data
     }
 
     fn durable_bytes(&self) -> &[u8] {
@@ -485,6 +532,8 @@ struct State {
     faults: Vec<Fault>,
     /// Calls per `FaultOp as usize`; the `Any` slot counts every call.
     counts: [u64; OP_KINDS],
+    /// How long each file fsync takes (see [`FaultFs::set_sync_delay`]).
+    sync_delay: std::time::Duration,
 }
 
 impl fmt::Debug for State {
@@ -648,7 +697,7 @@ impl FileSystem for FaultFs {
             state.begin(FaultOp::OpenRead, "open", path, None)?;
             state.file(path)?
         };
-        let len = inode.lock().bytes.len() as u64;
+        let len = inode.lock().visible_len() as u64;
         Ok(Arc::new(FaultRandom {
             state: Arc::clone(&self.state),
             path: path.to_path_buf(),
@@ -663,7 +712,7 @@ impl FileSystem for FaultFs {
             state.begin(FaultOp::OpenRead, "open", path, None)?;
             state.file(path)?
         };
-        let bytes = inode.lock().bytes.clone();
+        let bytes = inode.lock().visible_bytes();
         Ok(Box::new(FaultSequential {
             state: Arc::clone(&self.state),
             path: path.to_path_buf(),
@@ -844,6 +893,20 @@ impl WritableFile for FaultWritable {
         self.len
     }
 
+    fn preallocate(&mut self, len: u64) -> bool {
+        let mut file = self.inode.lock();
+        file.reserved = file
+            .reserved
+            .max(usize::try_from(len).unwrap_or(usize::MAX));
+        true
+    }
+
+    fn truncate_to_appended(&mut self) -> Result<()> {
+        let mut file = self.inode.lock();
+        file.reserved = 0;
+        Ok(())
+    }
+
     fn syncer(&self) -> Option<Arc<dyn FileSyncer>> {
         Some(Arc::new(FaultSyncer {
             state: Arc::clone(&self.state),
@@ -855,9 +918,17 @@ impl WritableFile for FaultWritable {
 
 /// An fsync (counted and faulted like any other): everything appended so far is durable.
 fn sync_inode(state: &Mutex<State>, path: &Path, inode: &Inode) -> Result<()> {
-    state.lock().begin(FaultOp::Sync, "fsync", path, None)?;
+    let delay = {
+        let mut state = state.lock();
+        state.begin(FaultOp::Sync, "fsync", path, None)?;
+        state.sync_delay
+    };
+    if !delay.is_zero() {
+        std::thread::sleep(delay);
+    }
     let mut file = inode.lock();
     file.durable_len = file.bytes.len();
+    file.durable_reserved = file.reserved;
     Ok(())
 }
 
@@ -891,13 +962,18 @@ impl RandomAccessFile for FaultRandom {
             .lock()
             .begin(FaultOp::Read, "read", &self.path, None)?;
         let file = self.inode.lock();
-        let source = usize::try_from(offset).ok().and_then(|start| {
+        let range = usize::try_from(offset).ok().and_then(|start| {
             let end = start.checked_add(buf.len())?;
-            file.bytes.get(start..end)
+            (end <= file.visible_len()).then_some(start..end)
         });
-        match source {
-            Some(source) => {
-                buf.copy_from_slice(source);
+        match range {
+            Some(range) => {
+                // Bytes past the appended ones are reserved space: zeros.
+                let appended = file.bytes.get(range.start.min(file.bytes.len())..);
+                let appended = appended.unwrap_or_default();
+                let (from_bytes, zeros) = buf.split_at_mut(appended.len().min(buf.len()));
+                from_bytes.copy_from_slice(appended.get(..from_bytes.len()).unwrap_or_default());
+                zeros.fill(0);
                 Ok(())
             }
             None => {
@@ -906,7 +982,7 @@ impl RandomAccessFile for FaultRandom {
                     format!(
                         "read of {} bytes at offset {offset} is past the end ({} bytes)",
                         buf.len(),
-                        file.bytes.len()
+                        file.visible_len()
                     ),
                 );
                 Err(Error::io("read", &self.path, eof))
@@ -1284,6 +1360,48 @@ mod tests {
         file.append(b"c").unwrap();
         assert_eq!(file.len(), 2);
         assert_eq!(fs.read_file(path("000001.log")), Some(b"ac".to_vec()));
+    }
+
+    // Reserved space reads as zeros that appends fill in place; the size (reserved or cut
+    // back) is durable at the next sync, and a power cut keeps the size last synced.
+    #[test]
+    fn reserved_space_reads_as_zeros_and_its_size_is_durable_once_synced() {
+        let fs = new_fs();
+        let name = path("000001.log");
+        let mut file = fs.create(&name).unwrap();
+        fs.sync_dir(Path::new(DB)).unwrap();
+        file.append(b"ab").unwrap();
+        assert!(file.preallocate(6));
+        assert_eq!(file.len(), 2);
+        assert_eq!(fs.read_file(&name).unwrap(), b"ab\0\0\0\0");
+        assert_eq!(fs.crash_copy().read_file(&name).unwrap(), b"");
+        file.sync().unwrap();
+        file.append(b"cd").unwrap();
+        assert_eq!(fs.read_file(&name).unwrap(), b"abcd\0\0");
+        let reader = fs.open_random(&name).unwrap();
+        assert_eq!(reader.len(), 6);
+        let mut buf = [9u8; 3];
+        reader.read_exact_at(&mut buf, 3).unwrap();
+        assert_eq!(&buf, b"d\0\0");
+        assert!(reader.read_exact_at(&mut buf, 4).is_err());
+        let mut whole = Vec::new();
+        fs.open_sequential(&name)
+            .unwrap()
+            .read_to_end(&mut whole)
+            .unwrap();
+        assert_eq!(whole, b"abcd\0\0");
+        // The unsynced append is lost in a power cut; the synced size is not.
+        assert_eq!(fs.crash_copy().read_file(&name).unwrap(), b"ab\0\0\0\0");
+        for seed in 0..20 {
+            let cut = fs.power_cut_copy(seed).read_file(&name).unwrap();
+            assert_eq!(cut.len(), 6, "{cut:?}");
+            assert!(cut.starts_with(b"ab") && cut.ends_with(b"\0\0"), "{cut:?}");
+        }
+        file.truncate_to_appended().unwrap();
+        assert_eq!(fs.read_file(&name).unwrap(), b"abcd");
+        assert_eq!(fs.crash_copy().read_file(&name).unwrap(), b"ab\0\0\0\0");
+        file.sync().unwrap();
+        assert_eq!(fs.crash_copy().read_file(&name).unwrap(), b"abcd");
     }
 
     #[test]

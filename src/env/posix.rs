@@ -181,6 +181,31 @@ impl WritableFile for PosixWritable {
         self.len
     }
 
+    #[cfg(not(target_os = "linux"))]
+    fn preallocate(&mut self, _len: u64) -> bool {
+        false
+    }
+
+    #[cfg(target_os = "linux")]
+    fn preallocate(&mut self, len: u64) -> bool {
+        let Ok(len) = libc::off_t::try_from(len) else {
+            return false;
+        };
+        // Mode 0, not FALLOC_FL_KEEP_SIZE: the size must change now, once, rather than with
+        // every append (measured: an append and fdatasync into reserved space of a grown
+        // file took 38-44 µs here, against 50-66 µs growing the file and 55-58 µs with
+        // KEEP_SIZE). Appends go through the descriptor's own offset, which stays at `len`
+        // bytes appended, not at the new end.
+        // SAFETY: a plain system call on a descriptor `self.file` owns.
+        unsafe { libc::fallocate(self.file.as_raw_fd(), 0, 0, len) == 0 }
+    }
+
+    fn truncate_to_appended(&mut self) -> Result<()> {
+        self.file
+            .set_len(self.len)
+            .map_err(|e| Error::io("truncate", &self.path, e))
+    }
+
     fn syncer(&self) -> Option<Arc<dyn FileSyncer>> {
         Some(Arc::new(PosixSyncer {
             file: Arc::clone(&self.file),

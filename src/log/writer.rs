@@ -120,6 +120,22 @@ impl LogWriter {
         self.file.syncer()
     }
 
+    /// Reserves space up to `len` bytes (see `WritableFile::preallocate`); `false` when
+    /// nothing was reserved.
+    pub(crate) fn preallocate(&mut self, len: u64) -> bool {
+        self.failed.is_none() && self.file.preallocate(len)
+    }
+
+    /// Cuts the file back to the records appended, dropping reserved space past them.
+    ///
+    /// # Errors
+    ///
+    /// The file's error, after which this writer is failed: the file's size is unknown.
+    pub(crate) fn truncate_to_appended(&mut self) -> Result<()> {
+        self.check_failed()?;
+        self.file.truncate_to_appended().map_err(|e| self.fail(e))
+    }
+
     /// Bytes in the file: everything appended successfully so far.
     pub(crate) fn len(&self) -> u64 {
         self.file.len()
