@@ -8,7 +8,7 @@
 //! source, which stays where it is until the next call.
 
 use super::InternalIterator;
-use crate::key_heads::{bytes_equal, compare_bytes};
+use crate::key_heads::{bytes_equal, compare_bytes, extend_short};
 use crate::types::{SeqNum, ValueKind};
 use crate::Result;
 use std::cmp::Ordering;
@@ -109,7 +109,8 @@ impl<I: InternalIterator> UserIterator<I> {
                 None => self.inner.seek_to_first()?,
             }
         } else if self.on_returned_key {
-            // Step past every remaining version of the key returned last time.
+            // `inner` is on the newest version of the key returned last time: step off it
+            // and past its older versions.
             self.on_returned_key = false;
             self.skip_key_versions()?;
         }
@@ -117,19 +118,20 @@ impl<I: InternalIterator> UserIterator<I> {
             if !self.inner.valid() {
                 return Ok(false);
             }
+            let head = self.inner.head();
             if let Some(end) = &self.end {
-                if compare_bytes(self.inner.key(), end) != Ordering::Less {
+                if compare_bytes(head.key, end) != Ordering::Less {
                     return Ok(false);
                 }
             }
-            if self.inner.seq() > self.snapshot {
+            if head.seq > self.snapshot {
                 self.inner.next()?;
                 continue;
             }
             // The newest visible version of this key.
             self.key.clear();
-            self.key.extend_from_slice(self.inner.key());
-            match self.inner.kind() {
+            extend_short(&mut self.key, head.key);
+            match head.kind {
                 ValueKind::Put => {
                     self.on_returned_key = true;
                     return Ok(true);
@@ -139,9 +141,11 @@ impl<I: InternalIterator> UserIterator<I> {
         }
     }
 
-    /// Advances `inner` past every version of `self.key`.
+    /// REQUIRES: `inner` is on a version of `self.key`. Advances `inner` past every version
+    /// of `self.key` (the one it is on needs no comparison).
     #[inline]
     fn skip_key_versions(&mut self) -> Result<()> {
+        self.inner.next()?;
         while self.inner.valid() && bytes_equal(self.inner.key(), &self.key) {
             self.inner.next()?;
         }

@@ -14,7 +14,7 @@
 use super::block::{Block, BlockIter};
 use super::reader::Table;
 use crate::error::DecodeError;
-use crate::iterators::InternalIterator;
+use crate::iterators::{EntryHead, InternalIterator};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -151,6 +151,18 @@ impl InternalIterator for TableIter {
     #[inline]
     fn value(&self) -> &[u8] {
         self.block.as_ref().map_or(&[], BlockIter::value)
+    }
+
+    #[inline]
+    fn head(&self) -> EntryHead<'_> {
+        match &self.block {
+            Some(block) => EntryHead {
+                key: block.key(),
+                seq: block.seq(),
+                kind: block.kind(),
+            },
+            None => EntryHead::NONE,
+        }
     }
 
     /// A no-op on an unpositioned or exhausted cursor.

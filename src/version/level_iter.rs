@@ -12,7 +12,7 @@
 //! for good, as [`InternalIterator`] asks.
 
 use super::{TableFile, Version};
-use crate::iterators::InternalIterator;
+use crate::iterators::{EntryHead, InternalIterator};
 use crate::sstable::TableIter;
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
@@ -129,6 +129,14 @@ impl InternalIterator for LevelIter {
     #[inline]
     fn value(&self) -> &[u8] {
         self.table.as_ref().map_or(&[], |it| it.value())
+    }
+
+    #[inline]
+    fn head(&self) -> EntryHead<'_> {
+        match &self.table {
+            Some(it) => it.head(),
+            None => EntryHead::NONE,
+        }
     }
 
     #[inline]
