@@ -17,7 +17,7 @@
 //! in a small array sorted by their current entry, largest first, where a child re-enters
 //! by a short insertion.
 
-use super::InternalIterator;
+use super::{EntryHead, InternalIterator};
 use crate::types::{compare_internal, SeqNum, ValueKind};
 use crate::{Error, Result};
 use std::cmp::Ordering;
@@ -155,6 +155,11 @@ impl<I: InternalIterator> InternalIterator for MergeIterator<I> {
     #[inline]
     fn value(&self) -> &[u8] {
         self.top().value()
+    }
+
+    #[inline]
+    fn head(&self) -> EntryHead<'_> {
+        self.top().head()
     }
 
     fn next(&mut self) -> Result<()> {

@@ -54,7 +54,7 @@ pub(crate) trait InternalIterator: Send {
 
     /// REQUIRES: `valid()`. The current entry's key, sequence number and kind in one call:
     /// a stack of iterators answers it with one walk down to the source instead of three.
-    #[inline]
+    #[inline(always)]
     fn head(&self) -> EntryHead<'_> {
         EntryHead {
             key: self.key(),
@@ -148,7 +148,7 @@ impl InternalIterator for ScanSource {
     fn value(&self) -> &[u8] {
         each_source!(self, it => it.value())
     }
-    #[inline]
+    #[inline(always)]
     fn head(&self) -> EntryHead<'_> {
         each_source!(self, it => it.head())
     }

@@ -83,6 +83,8 @@ impl TableIter {
             };
             entered.map_err(|e| self.table.block_error(block_index, e))?;
             self.block_index = block_index;
+            // A scan that entered this block is likely to read the next one too.
+            self.table.prefetch_block(block_index + 1);
             if it.valid() {
                 self.block = Some(it);
                 return Ok(());
@@ -153,7 +155,7 @@ impl InternalIterator for TableIter {
         self.block.as_ref().map_or(&[], BlockIter::value)
     }
 
-    #[inline]
+    #[inline(always)]
     fn head(&self) -> EntryHead<'_> {
         match &self.block {
             Some(block) => EntryHead {

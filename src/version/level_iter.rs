@@ -131,7 +131,7 @@ impl InternalIterator for LevelIter {
         self.table.as_ref().map_or(&[], |it| it.value())
     }
 
-    #[inline]
+    #[inline(always)]
     fn head(&self) -> EntryHead<'_> {
         match &self.table {
             Some(it) => it.head(),
