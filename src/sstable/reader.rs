@@ -246,6 +246,8 @@ impl Table {
             if let Some(block) = slot.get() {
                 return Ok(Arc::clone(block));
             }
+            // Verifying reads every line of the block: ask for all of them at once.
+            self.prefetch_block(i);
             // Two threads may verify the same block at once; both results are equal and
             // the first one stored wins.
             let raw = self.mapped_bytes(map, handle)?;
