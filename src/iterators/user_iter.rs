@@ -102,6 +102,8 @@ impl<I: InternalIterator> UserIterator<I> {
     /// Moves `inner` to the newest visible, live version of the next key and copies the key
     /// out.
     fn find_next(&mut self) -> Result<bool> {
+        // While set, entries with the user key `self.key` are older versions to step past.
+        let mut passing_key = false;
         if self.unpositioned {
             self.unpositioned = false;
             match &self.start {
@@ -110,15 +112,23 @@ impl<I: InternalIterator> UserIterator<I> {
             }
         } else if self.on_returned_key {
             // `inner` is on the newest version of the key returned last time: step off it
-            // and past its older versions.
+            // (no comparison needed) and then past its older versions.
             self.on_returned_key = false;
-            self.skip_key_versions()?;
+            self.inner.next()?;
+            passing_key = true;
         }
         loop {
             if !self.inner.valid() {
                 return Ok(false);
             }
             let head = self.inner.head();
+            if passing_key {
+                if bytes_equal(head.key, &self.key) {
+                    self.inner.next()?;
+                    continue;
+                }
+                passing_key = false;
+            }
             if let Some(end) = &self.end {
                 if compare_bytes(head.key, end) != Ordering::Less {
                     return Ok(false);
@@ -136,20 +146,13 @@ impl<I: InternalIterator> UserIterator<I> {
                     self.on_returned_key = true;
                     return Ok(true);
                 }
-                ValueKind::Delete => self.skip_key_versions()?,
+                ValueKind::Delete => {
+                    // A tombstone hides the key: step past it and its older versions.
+                    self.inner.next()?;
+                    passing_key = true;
+                }
             }
         }
-    }
-
-    /// REQUIRES: `inner` is on a version of `self.key`. Advances `inner` past every version
-    /// of `self.key` (the one it is on needs no comparison).
-    #[inline]
-    fn skip_key_versions(&mut self) -> Result<()> {
-        self.inner.next()?;
-        while self.inner.valid() && bytes_equal(self.inner.key(), &self.key) {
-            self.inner.next()?;
-        }
-        Ok(())
     }
 }
 
