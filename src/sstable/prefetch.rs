@@ -21,3 +21,21 @@ pub(super) fn prefetch(bytes: &[u8]) {
         };
     }
 }
+
+/// Like [`prefetch`], into the outer caches only (not the first-level cache), for a whole
+/// block read a while from now: a block's 64 requests at once then do not hold up the core
+/// waiting for first-level fill slots, as they did with [`prefetch`] (measured in readseq).
+#[inline(always)]
+pub(super) fn prefetch_ahead(bytes: &[u8]) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: as in `prefetch`: a hint that reads nothing and cannot fault.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T2 }>(
+                line.as_ptr().cast(),
+            )
+        };
+    }
+}

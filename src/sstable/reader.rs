@@ -17,7 +17,7 @@ use super::filter::BloomFilter;
 use super::footer::{Footer, FOOTER_LEN};
 use super::index::{BlockHandle, Index};
 use super::iter::TableIter;
-use super::prefetch::prefetch;
+use super::prefetch::{prefetch, prefetch_ahead};
 use super::{checksum, FormatVersion};
 use crate::cache::BlockCache;
 use crate::env::{MappedFile, RandomAccessFile};
@@ -307,7 +307,7 @@ impl Table {
     pub(crate) fn prefetch_block(&self, i: usize) {
         if let (Some(map), Some(handle)) = (&self.map, self.index.handle(i)) {
             if let Some(raw) = mapped_slice(map, handle) {
-                prefetch(raw);
+                prefetch_ahead(raw);
             }
         }
     }
