@@ -8,17 +8,8 @@
 /// Asks the CPU to start loading every cache line of `bytes` (a no-op off x86-64).
 #[inline(always)]
 pub(super) fn prefetch(bytes: &[u8]) {
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-    #[cfg(target_arch = "x86_64")]
     for line in bytes.chunks(64) {
-        // SAFETY: a prefetch only hints the cache; it reads nothing the program sees and
-        // cannot fault, and the address is inside a live slice anyway.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
-            )
-        };
+        prefetch_line::<false>(line.as_ptr());
     }
 }
 
@@ -27,15 +18,26 @@ pub(super) fn prefetch(bytes: &[u8]) {
 /// waiting for first-level fill slots, as they did with [`prefetch`] (measured in readseq).
 #[inline(always)]
 pub(super) fn prefetch_ahead(bytes: &[u8]) {
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-    #[cfg(target_arch = "x86_64")]
     for line in bytes.chunks(64) {
-        // SAFETY: as in `prefetch`: a hint that reads nothing and cannot fault.
+        prefetch_line::<true>(line.as_ptr());
+    }
+}
+
+#[inline(always)]
+fn prefetch_line<const OUTER_ONLY: bool>(at: *const u8) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0, _MM_HINT_T2};
+        // SAFETY: a prefetch only hints the cache; it reads nothing the program sees and
+        // cannot fault, and callers pass addresses inside live slices anyway.
         unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T2 }>(
-                line.as_ptr().cast(),
-            )
-        };
+            if OUTER_ONLY {
+                _mm_prefetch::<_MM_HINT_T2>(at.cast());
+            } else {
+                _mm_prefetch::<_MM_HINT_T0>(at.cast());
+            }
+        }
     }
 }
