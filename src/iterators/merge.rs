@@ -195,6 +195,10 @@ impl<I: InternalIterator> InternalIterator for MergeIterator<I> {
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
+        // Every child's first misses at once, then the seeks one after the other.
+        for child in &self.children {
+            child.prepare_seek(target);
+        }
         self.reposition(|it| it.seek(target))
     }
 

@@ -66,6 +66,13 @@ pub(crate) trait InternalIterator: Send {
     /// REQUIRES: `valid()`. Moves to the next entry.
     fn next(&mut self) -> Result<()>;
 
+    /// A hint that `seek(target)` comes next: a source may ask the CPU for the memory the
+    /// seek will read first. Does nothing by default.
+    #[inline]
+    fn prepare_seek(&self, target: &[u8]) {
+        let _ = target;
+    }
+
     /// Positions on the first entry whose user key is `>= target` (its newest version).
     fn seek(&mut self, target: &[u8]) -> Result<()>;
 
@@ -155,6 +162,9 @@ impl InternalIterator for ScanSource {
     #[inline]
     fn next(&mut self) -> Result<()> {
         each_source!(self, it => it.next())
+    }
+    fn prepare_seek(&self, target: &[u8]) {
+        each_source!(self, it => it.prepare_seek(target))
     }
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         each_source!(self, it => it.seek(target))

@@ -23,6 +23,12 @@ pub(super) fn prefetch_ahead(bytes: &[u8]) {
     }
 }
 
+/// Asks the CPU to start loading the cache line that holds the start of `value`.
+#[inline(always)]
+pub(super) fn prefetch_value<T>(value: &T) {
+    prefetch_line::<false>(std::ptr::from_ref(value).cast());
+}
+
 #[inline(always)]
 fn prefetch_line<const OUTER_ONLY: bool>(at: *const u8) {
     #[cfg(not(target_arch = "x86_64"))]

@@ -17,7 +17,7 @@ use super::filter::BloomFilter;
 use super::footer::{Footer, FOOTER_LEN};
 use super::index::{BlockHandle, Index};
 use super::iter::TableIter;
-use super::prefetch::{prefetch, prefetch_ahead};
+use super::prefetch::{prefetch, prefetch_ahead, prefetch_value};
 use super::{checksum, FormatVersion};
 use crate::cache::BlockCache;
 use crate::env::{MappedFile, RandomAccessFile};
@@ -298,6 +298,26 @@ impl Table {
         let raw = self.read_raw(handle)?;
         let block = Block::checksummed(raw, self.format, &self.path, handle.offset)?;
         Ok((Arc::new(block), false))
+    }
+
+    /// Asks the CPU to start loading what a seek for `target` will read first: the slot of
+    /// the block that can hold it, and that block's first line and restart array. A seek
+    /// over many sources asks this of all of them before it seeks any, so that their cache
+    /// misses overlap instead of following one another.
+    pub(crate) fn prefetch_seek(&self, target: &[u8]) {
+        let Some(i) = self.index.find(target, SeqNum::MAX) else {
+            return;
+        };
+        if let (Some(map), Some(slot), Some(handle)) =
+            (&self.map, self.mapped_blocks.get(i), self.index.handle(i))
+        {
+            prefetch_value(slot);
+            if let Some(raw) = mapped_slice(map, handle) {
+                let tail = raw.len().saturating_sub(TAIL_BYTES);
+                prefetch(raw.get(..1).unwrap_or_default());
+                prefetch(raw.get(tail..).unwrap_or_default());
+            }
+        }
     }
 
     /// Asks the CPU to start loading data block `i` from the map, for a scan that will
