@@ -8,13 +8,16 @@
 //!
 //! The children stay where they are, in one vector; the order is kept over their positions.
 //! The child holding the smallest entry is kept apart: a step advances it and compares it
-//! once with the smallest of the others, and only when that one is now smaller do the two
-//! trade places. In a scan, long runs of entries come from one source (the bottom level
-//! holds most of the data), so most steps cost one comparison. The others are few (a
-//! source per memtable, L0 file and level), so they are kept in a small array sorted by
-//! their current entry, largest first, where a child re-enters by a short insertion.
+//! once with the smallest of the others (the runner-up), and only when that one is now
+//! smaller do the two trade places. In a scan, long runs of entries come from one source
+//! (the bottom level holds most of the data), so most steps cost one comparison, made
+//! against a copy of the runner-up's key and sequence number kept here: the runner-up does
+//! not move while the top advances, and the copy spares each step a walk down its stack of
+//! cursors. The others are few (a source per memtable, L0 file and level), so they are kept
+//! in a small array sorted by their current entry, largest first, where a child re-enters
+//! by a short insertion.
 
-use super::InternalIterator;
+use super::{EntryHead, InternalIterator};
 use crate::types::{compare_internal, SeqNum, ValueKind};
 use crate::{Error, Result};
 use std::cmp::Ordering;
@@ -28,6 +31,10 @@ pub(crate) struct MergeIterator<I> {
     top: Option<usize>,
     /// The other valid children, largest current entry first (the next smallest is last).
     rest: Vec<usize>,
+    /// The runner-up's (`rest`'s last child's) current key and sequence number, copied
+    /// whenever the runner-up changes; meaningless while `rest` is empty.
+    runner_up_key: Vec<u8>,
+    runner_up_seq: SeqNum,
     /// The first error any child returned; once set the iterator stays failed.
     error: Option<Error>,
 }
@@ -37,6 +44,8 @@ impl<I: InternalIterator> MergeIterator<I> {
     pub(crate) fn new(children: Vec<I>) -> MergeIterator<I> {
         MergeIterator {
             rest: Vec::with_capacity(children.len()),
+            runner_up_key: Vec::new(),
+            runner_up_seq: 0,
             children,
             top: None,
             error: None,
@@ -48,9 +57,20 @@ impl<I: InternalIterator> MergeIterator<I> {
     fn order(&self, a: usize, b: usize) -> Ordering {
         match (self.children.get(a), self.children.get(b)) {
             (Some(x), Some(y)) => {
-                compare_internal(x.key(), x.seq(), y.key(), y.seq()).then(a.cmp(&b))
+                let (x, y) = (x.head(), y.head());
+                compare_internal(x.key, x.seq, y.key, y.seq).then(a.cmp(&b))
             }
             _ => a.cmp(&b),
+        }
+    }
+
+    /// Copies the runner-up's key and sequence number (after `rest` changed at its end).
+    fn note_runner_up(&mut self) {
+        if let Some(child) = self.rest.last().and_then(|&i| self.children.get(i)) {
+            let head = child.head();
+            self.runner_up_key.clear();
+            self.runner_up_key.extend_from_slice(head.key);
+            self.runner_up_seq = head.seq;
         }
     }
 
@@ -97,6 +117,7 @@ impl<I: InternalIterator> MergeIterator<I> {
             }
         }
         self.top = self.rest.pop();
+        self.note_runner_up();
         Ok(())
     }
 
@@ -136,6 +157,11 @@ impl<I: InternalIterator> InternalIterator for MergeIterator<I> {
         self.top().value()
     }
 
+    #[inline]
+    fn head(&self) -> EntryHead<'_> {
+        self.top().head()
+    }
+
     fn next(&mut self) -> Result<()> {
         self.check_failed()?;
         let Some(top) = self.top else {
@@ -149,20 +175,30 @@ impl<I: InternalIterator> InternalIterator for MergeIterator<I> {
         }
         if !it.valid() {
             self.top = self.rest.pop();
+            self.note_runner_up();
             return Ok(());
         }
-        // Mostly the same child stays on top: one comparison.
-        if let Some(&second) = self.rest.last() {
-            if self.order(second, top) == Ordering::Less {
-                self.rest.pop();
-                self.top = Some(second);
-                self.insert(top);
-            }
+        // Mostly the same child stays on top: one comparison, with the runner-up's copy.
+        let Some(&second) = self.rest.last() else {
+            return Ok(());
+        };
+        let head = it.head();
+        let order = compare_internal(&self.runner_up_key, self.runner_up_seq, head.key, head.seq)
+            .then(second.cmp(&top));
+        if order == Ordering::Less {
+            self.rest.pop();
+            self.top = Some(second);
+            self.insert(top);
+            self.note_runner_up();
         }
         Ok(())
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
+        // Every child's first misses at once, then the seeks one after the other.
+        for child in &self.children {
+            child.prepare_seek(target);
+        }
         self.reposition(|it| it.seek(target))
     }
 
@@ -217,6 +253,34 @@ mod tests {
         let mut it = MergeIterator::new(vec![newer, older]);
         it.seek_to_first().unwrap();
         assert_eq!(it.value(), b"new");
+    }
+
+    #[test]
+    fn ties_reached_by_stepping_come_out_newest_source_first() {
+        // Each child reaches the tied entries ("k", 5) only after a step, so the order
+        // among them is decided by `next` against the runner-up's copy, not by the seek.
+        let child = |first: &str, tag: &str| {
+            VecIter::new(vec![
+                put(first, 9, first),
+                put("k", 5, tag),
+                put("z", 1, tag),
+            ])
+        };
+        let mut it = MergeIterator::new(vec![
+            child("c", "newest"),
+            child("a", "middle"),
+            child("b", "oldest"),
+        ]);
+        it.seek_to_first().unwrap();
+        let mut values = Vec::new();
+        while it.valid() {
+            values.push(String::from_utf8(it.value().to_vec()).unwrap());
+            it.next().unwrap();
+        }
+        let expect = [
+            "a", "b", "c", "newest", "middle", "oldest", "newest", "middle", "oldest",
+        ];
+        assert_eq!(values, expect);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! source, which stays where it is until the next call.
 
 use super::InternalIterator;
-use crate::key_heads::{bytes_equal, compare_bytes};
+use crate::key_heads::{bytes_equal, compare_bytes, extend_short};
 use crate::types::{SeqNum, ValueKind};
 use crate::Result;
 use std::cmp::Ordering;
@@ -102,6 +102,8 @@ impl<I: InternalIterator> UserIterator<I> {
     /// Moves `inner` to the newest visible, live version of the next key and copies the key
     /// out.
     fn find_next(&mut self) -> Result<bool> {
+        // While set, entries with the user key `self.key` are older versions to step past.
+        let mut passing_key = false;
         if self.unpositioned {
             self.unpositioned = false;
             match &self.start {
@@ -109,43 +111,48 @@ impl<I: InternalIterator> UserIterator<I> {
                 None => self.inner.seek_to_first()?,
             }
         } else if self.on_returned_key {
-            // Step past every remaining version of the key returned last time.
+            // `inner` is on the newest version of the key returned last time: step off it
+            // (no comparison needed) and then past its older versions.
             self.on_returned_key = false;
-            self.skip_key_versions()?;
+            self.inner.next()?;
+            passing_key = true;
         }
         loop {
             if !self.inner.valid() {
                 return Ok(false);
             }
+            let head = self.inner.head();
+            if passing_key {
+                if bytes_equal(head.key, &self.key) {
+                    self.inner.next()?;
+                    continue;
+                }
+                passing_key = false;
+            }
             if let Some(end) = &self.end {
-                if compare_bytes(self.inner.key(), end) != Ordering::Less {
+                if compare_bytes(head.key, end) != Ordering::Less {
                     return Ok(false);
                 }
             }
-            if self.inner.seq() > self.snapshot {
+            if head.seq > self.snapshot {
                 self.inner.next()?;
                 continue;
             }
             // The newest visible version of this key.
             self.key.clear();
-            self.key.extend_from_slice(self.inner.key());
-            match self.inner.kind() {
+            extend_short(&mut self.key, head.key);
+            match head.kind {
                 ValueKind::Put => {
                     self.on_returned_key = true;
                     return Ok(true);
                 }
-                ValueKind::Delete => self.skip_key_versions()?,
+                ValueKind::Delete => {
+                    // A tombstone hides the key: step past it and its older versions.
+                    self.inner.next()?;
+                    passing_key = true;
+                }
             }
         }
-    }
-
-    /// Advances `inner` past every version of `self.key`.
-    #[inline]
-    fn skip_key_versions(&mut self) -> Result<()> {
-        while self.inner.valid() && bytes_equal(self.inner.key(), &self.key) {
-            self.inner.next()?;
-        }
-        Ok(())
     }
 }
 

@@ -459,6 +459,7 @@ impl Block {
     }
 
     /// The bytes at `range` of the block; empty if out of range.
+    #[inline]
     fn slice(&self, range: Range<usize>) -> &[u8] {
         self.data.get(range).unwrap_or_default()
     }

@@ -55,6 +55,7 @@ impl From<Vec<u8>> for BlockBytes {
 impl Deref for BlockBytes {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         match self {
             BlockBytes::Owned(v) => v,

@@ -14,7 +14,7 @@
 use super::block::{Block, BlockIter};
 use super::reader::Table;
 use crate::error::DecodeError;
-use crate::iterators::InternalIterator;
+use crate::iterators::{EntryHead, InternalIterator};
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -83,6 +83,8 @@ impl TableIter {
             };
             entered.map_err(|e| self.table.block_error(block_index, e))?;
             self.block_index = block_index;
+            // A scan that entered this block is likely to read the next one too.
+            self.table.prefetch_block(block_index + 1);
             if it.valid() {
                 self.block = Some(it);
                 return Ok(());
@@ -151,6 +153,18 @@ impl InternalIterator for TableIter {
     #[inline]
     fn value(&self) -> &[u8] {
         self.block.as_ref().map_or(&[], BlockIter::value)
+    }
+
+    #[inline(always)]
+    fn head(&self) -> EntryHead<'_> {
+        match &self.block {
+            Some(block) => EntryHead {
+                key: block.key(),
+                seq: block.seq(),
+                kind: block.kind(),
+            },
+            None => EntryHead::NONE,
+        }
     }
 
     /// A no-op on an unpositioned or exhausted cursor.

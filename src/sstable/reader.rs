@@ -17,7 +17,7 @@ use super::filter::BloomFilter;
 use super::footer::{Footer, FOOTER_LEN};
 use super::index::{BlockHandle, Index};
 use super::iter::TableIter;
-use super::prefetch::prefetch;
+use super::prefetch::{prefetch, prefetch_ahead, prefetch_value};
 use super::{checksum, FormatVersion};
 use crate::cache::BlockCache;
 use crate::env::{MappedFile, RandomAccessFile};
@@ -237,11 +237,7 @@ impl Table {
         if let (Some(map), Some(slot)) = (&self.map, self.mapped_blocks.get(i)) {
             // A search of the block reads its restart array (at its end) and its first key
             // first: ask for both now, while the block's slot and header are on their way.
-            if let Some(raw) = usize::try_from(handle.offset).ok().and_then(|start| {
-                map.bytes()
-                    .get(start..)?
-                    .get(..usize::try_from(handle.len).ok()?)
-            }) {
+            if let Some(raw) = mapped_slice(map, handle) {
                 let tail = raw.len().saturating_sub(TAIL_BYTES);
                 for at in [0, tail, raw.len().saturating_sub(1)] {
                     prefetch(raw.get(at..=at).unwrap_or_default());
@@ -250,6 +246,8 @@ impl Table {
             if let Some(block) = slot.get() {
                 return Ok(Arc::clone(block));
             }
+            // Verifying reads every line of the block: ask for all of them at once.
+            self.prefetch_block(i);
             // Two threads may verify the same block at once; both results are equal and
             // the first one stored wins.
             let raw = self.mapped_bytes(map, handle)?;
@@ -300,6 +298,38 @@ impl Table {
         let raw = self.read_raw(handle)?;
         let block = Block::checksummed(raw, self.format, &self.path, handle.offset)?;
         Ok((Arc::new(block), false))
+    }
+
+    /// Asks the CPU to start loading what a seek for `target` will read first: the slot of
+    /// the block that can hold it, and that block's first line and restart array. A seek
+    /// over many sources asks this of all of them before it seeks any, so that their cache
+    /// misses overlap instead of following one another.
+    pub(crate) fn prefetch_seek(&self, target: &[u8]) {
+        let Some(i) = self.index.find(target, SeqNum::MAX) else {
+            return;
+        };
+        if let (Some(map), Some(slot), Some(handle)) =
+            (&self.map, self.mapped_blocks.get(i), self.index.handle(i))
+        {
+            prefetch_value(slot);
+            if let Some(raw) = mapped_slice(map, handle) {
+                let tail = raw.len().saturating_sub(TAIL_BYTES);
+                prefetch(raw.get(..1).unwrap_or_default());
+                prefetch(raw.get(tail..).unwrap_or_default());
+            }
+        }
+    }
+
+    /// Asks the CPU to start loading data block `i` from the map, for a scan that will
+    /// come to it next (a no-op without a map). A scan's first read of a block is its
+    /// checksum, which otherwise waits on every line of the block in turn: the hardware's
+    /// own prefetching stops at page boundaries, and a block is about a page.
+    pub(crate) fn prefetch_block(&self, i: usize) {
+        if let (Some(map), Some(handle)) = (&self.map, self.index.handle(i)) {
+            if let Some(raw) = mapped_slice(map, handle) {
+                prefetch_ahead(raw);
+            }
+        }
     }
 
     /// Keeps data block `i`, read by [`Table::read_block_for_scan`] and walked to its end
@@ -372,6 +402,13 @@ impl Table {
         let offset = self.index.handle(i).map_or(0, |h| h.offset);
         e.in_file(&self.path, offset)
     }
+}
+
+/// The bytes of the block at `handle` in `map`; `None` when they are not all inside it.
+fn mapped_slice(map: &MappedFile, handle: BlockHandle) -> Option<&[u8]> {
+    let start = usize::try_from(handle.offset).ok()?;
+    let len = usize::try_from(handle.len).ok()?;
+    map.bytes().get(start..)?.get(..len)
 }
 
 /// Adds one to a statistics counter without a locked instruction: a lookup probes a table

@@ -12,7 +12,7 @@
 //! for good, as [`InternalIterator`] asks.
 
 use super::{TableFile, Version};
-use crate::iterators::InternalIterator;
+use crate::iterators::{EntryHead, InternalIterator};
 use crate::sstable::TableIter;
 use crate::types::{SeqNum, ValueKind};
 use crate::{Error, Result};
@@ -93,6 +93,18 @@ impl LevelIter {
         })
     }
 
+    /// The position in `files()` of the one file that can hold the first key `>= target`
+    /// (past the last when none can).
+    fn file_for(&self, target: &[u8]) -> usize {
+        if self.level == 0 {
+            self.files()
+                .partition_point(|f| f.meta.largest.as_slice() < target)
+        } else {
+            self.version
+                .first_file_ending_at_or_after(self.level, target)
+        }
+    }
+
     fn files(&self) -> &[Arc<TableFile>] {
         self.version
             .files(self.level)
@@ -131,6 +143,14 @@ impl InternalIterator for LevelIter {
         self.table.as_ref().map_or(&[], |it| it.value())
     }
 
+    #[inline(always)]
+    fn head(&self) -> EntryHead<'_> {
+        match &self.table {
+            Some(it) => it.head(),
+            None => EntryHead::NONE,
+        }
+    }
+
     #[inline]
     fn next(&mut self) -> Result<()> {
         self.guarded(|level| {
@@ -144,18 +164,24 @@ impl InternalIterator for LevelIter {
         })
     }
 
+    /// Asks for the first lines the seek will read in the one file that can hold `target`,
+    /// when that file's table is open.
+    fn prepare_seek(&self, target: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(table) = self
+            .files()
+            .get(self.file_for(target))
+            .and_then(|file| file.open_table())
+        {
+            table.prefetch_seek(target);
+        }
+    }
+
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.guarded(|level| {
-            // The one file that can hold the first key >= target.
-            let index = if level.level == 0 {
-                level
-                    .files()
-                    .partition_point(|f| f.meta.largest.as_slice() < target)
-            } else {
-                level
-                    .version
-                    .first_file_ending_at_or_after(level.level, target)
-            };
+            let index = level.file_for(target);
             level.open(index, |it| it.seek(target))?;
             level.skip_exhausted_files()
         })
