@@ -329,8 +329,10 @@ impl FaultFs {
         let inode = self.state.lock().file(path)?;
         let mut file = inode.lock();
         let len = file.visible_len();
-        if usize::try_from(offset).is_ok_and(|at| at < len) {
-            file.bytes.resize(len, 0); // a byte of reserved space becomes a real one
+        if usize::try_from(offset).is_ok_and(|at| at >= file.bytes.len() && at < len) {
+            // A byte of reserved space becomes a real one, and the zeros before it with it
+            // (a writer still open on the file appends after them).
+            file.bytes.resize(len, 0);
         }
         let byte = usize::try_from(offset)
             .ok()
@@ -1402,6 +1404,20 @@ mod tests {
         assert_eq!(fs.crash_copy().read_file(&name).unwrap(), b"ab\0\0\0\0");
         file.sync().unwrap();
         assert_eq!(fs.crash_copy().read_file(&name).unwrap(), b"abcd");
+    }
+
+    #[test]
+    fn flip_byte_reaches_reserved_space_and_no_further() {
+        let fs = new_fs();
+        let name = path("000001.log");
+        let mut file = fs.create(&name).unwrap();
+        file.append(b"ab").unwrap();
+        assert!(file.preallocate(4));
+        fs.flip_byte(&name, 1).unwrap();
+        assert_eq!(fs.read_file(&name).unwrap(), b"a\x9d\0\0");
+        fs.flip_byte(&name, 3).unwrap();
+        assert_eq!(fs.read_file(&name).unwrap(), b"a\x9d\0\xff");
+        assert!(fs.flip_byte(&name, 4).is_err());
     }
 
     #[test]
