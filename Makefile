@@ -17,9 +17,11 @@ quickstart: c-quickstart
 # builds and every store reads the same bytes).
 test: rust-test loom c-test crash-test c-install-test go-test py-test bench-smoke
 
+# Under tests/watchdog.sh, as the C tests are (c.mk): a hung test prints its stacks and fails
+# within the limit instead of holding CI to its own.
 rust-test:
 	$(CARGO) build --release --examples
-	$(CARGO) test --release --workspace --lib --tests
+	tests/watchdog.sh 2400 $(CARGO) test --release --workspace --lib --tests
 
 # The loom models (the `loom_` tests; doc/RELIABILITY.md, "Concurrency tools"): the write
 # path's thread protocols under every interleaving up to LOOM_MAX_PREEMPTIONS preemptions.
@@ -27,7 +29,7 @@ rust-test:
 # stays. A deeper run: `make loom LOOM_MAX_PREEMPTIONS=4` (under a minute; 5 takes long).
 LOOM_MAX_PREEMPTIONS ?= 3
 loom:
-	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) \
+	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) tests/watchdog.sh 1800 \
 		$(CARGO) test --release --lib --target-dir target/loom loom_ -- --nocapture --test-threads 1
 
 lint:

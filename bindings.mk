@@ -70,7 +70,7 @@ py-test: c-build
 	export TOYKV_LIBRARY="$(abspath $(LIBDIR))/libtoykv.so"; \
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	echo "== pytest bindings/python"; \
-	$(PYTHON) -m pytest -q -p no:cacheprovider bindings/python; \
+	tests/watchdog.sh 900 $(PYTHON) -m pytest -q -p no:cacheprovider bindings/python; \
 	echo "== pip install ./bindings/python (into a temporary directory)"; \
 	$(PYTHON) -m pip install --quiet --no-deps --disable-pip-version-check --root-user-action=ignore \
 		--target "$$tmp/site" ./bindings/python; \

@@ -35,6 +35,11 @@ C_TESTS = test_api test_threads test_corruption
 VALGRIND = valgrind --error-exitcode=1 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --track-origins=no -q
 C_VALGRIND_SCALE ?= 1
+# Each test program runs under tests/watchdog.sh: one that passes this many seconds prints
+# its processes' stacks and fails, instead of holding CI to its own limit. Under valgrind
+# the programs take 10-30 s here.
+C_TEST_TIME_LIMIT ?= 900
+C_WATCHDOG = tests/watchdog.sh $(C_TEST_TIME_LIMIT)
 # Empty to skip the sanitizer pass (e.g. a compiler without libasan).
 C_SANITIZE ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -48,6 +53,8 @@ C_TEST_DEFS = -DTOYKV_EXPECTED_VERSION='"$(LIB_VERSION)"'
 
 # Cycles per mode of the kill -9 harness: 50 in `make test`, 2000 for the long run.
 CRASH_CYCLES ?= 50
+# Its watchdog's limit: 50 cycles take about half a minute; allow 6 s a cycle on top of 10 min.
+CRASH_TIME_LIMIT ?= $(shell echo $$((600 + 6 * $(CRASH_CYCLES))))
 
 .PHONY: c-lib c-build c-quickstart c-test c-test-sanitize crash-test install c-install-test c-clean
 
@@ -98,15 +105,15 @@ c-test: c-build
 	command -v valgrind >/dev/null || { echo "c.mk: c-test needs valgrind" >&2; exit 1; }; \
 	for p in $(C_TESTS); do \
 		echo "== $$p"; \
-		$(C_BUILD)/$$p; \
+		$(C_WATCHDOG) $(C_BUILD)/$$p; \
 	done; \
 	for p in $(C_TESTS); do \
 		echo "== $$p under valgrind (TOYKV_TEST_SCALE=$(C_VALGRIND_SCALE))"; \
-		TOYKV_TEST_SCALE=$(C_VALGRIND_SCALE) $(VALGRIND) $(C_BUILD)/$$p; \
+		TOYKV_TEST_SCALE=$(C_VALGRIND_SCALE) $(C_WATCHDOG) $(VALGRIND) $(C_BUILD)/$$p; \
 	done; \
 	for p in $(C_EXAMPLES); do \
 		echo "== example $$p under valgrind"; \
-		$(VALGRIND) $(C_BUILD)/$$p > $(C_BUILD)/$$p.out 2>&1 || \
+		$(C_WATCHDOG) $(VALGRIND) $(C_BUILD)/$$p > $(C_BUILD)/$$p.out 2>&1 || \
 			{ cat $(C_BUILD)/$$p.out; echo "c.mk: example $$p failed" >&2; exit 1; }; \
 	done
 	@$(c_run_sanitized)
@@ -125,7 +132,8 @@ for p in $(C_TESTS); do \
 	echo "== $$p under ASan + UBSan"; \
 	$(CC) $(C_STD_FLAGS) -O1 -g -fno-omit-frame-pointer $(C_SANITIZE) $(C_TEST_DEFS) -pthread \
 		-I$(C_INCLUDE) -Itests/c tests/c/$$p.c -o $(C_BUILD)/sanitize/$$p $(C_LIBS); \
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(C_BUILD)/sanitize/$$p; \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(C_WATCHDOG) $(C_BUILD)/sanitize/$$p; \
 done
 endef
 
@@ -133,7 +141,7 @@ endef
 # (see the comment at the top of tests/crash/crash.c). TOYKV_CRASH_SEED replays a workload.
 crash-test: c-build
 	@echo "== kill -9 crash harness ($(CRASH_CYCLES) cycles per mode)"
-	@$(C_BUILD)/crash $(CRASH_CYCLES)
+	@tests/watchdog.sh $(CRASH_TIME_LIMIT) $(C_BUILD)/crash $(CRASH_CYCLES)
 
 # Installs libtoykv.so.$(LIB_VERSION) (+ libtoykv.so.$(SOVERSION) and libtoykv.so links),
 # libtoykv.a, toykv.h and toykv.pc. Build first (make c-build): install does not run cargo,

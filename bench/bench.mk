@@ -39,7 +39,7 @@ bench-long: bench-build
 	python3 bench/chart.py $(BENCH_BUILD)/results-10m.csv $(BENCH_BUILD)/results-10m.svg
 
 bench-smoke: bench-build
-	$(BENCH_BUILD)/bench --n 10000 --dir $(BENCH_BUILD)/smoke-data \
+	tests/watchdog.sh 900 $(BENCH_BUILD)/bench --n 10000 --dir $(BENCH_BUILD)/smoke-data \
 		--csv $(BENCH_BUILD)/smoke.csv
 	python3 bench/chart.py $(BENCH_BUILD)/smoke.csv $(BENCH_BUILD)/smoke.svg
 	@echo "1 passed, 0 failed: bench smoke (every store, every workload, checksums agree)"
