@@ -48,6 +48,10 @@ impl DbInner {
         };
         let mut backoff = Backoff::default();
         while self.wait_for_work(ready) {
+            #[cfg(test)]
+            self.test_hooks
+                .background_rounds
+                .fetch_add(1, Ordering::Relaxed);
             match self.flush_oldest() {
                 Ok(()) => {
                     self.bg_errors.lock().flush = None;
@@ -75,15 +79,21 @@ impl DbInner {
             |db: &DbInner| policy::most_urgent_level(&db.current().version, &db.opts).is_some();
         let mut backoff = Backoff::default();
         while self.wait_for_work(needed) {
+            #[cfg(test)]
+            self.test_hooks
+                .background_rounds
+                .fetch_add(1, Ordering::Relaxed);
             match compaction::run_background(&self) {
                 Ok(compaction::Outcome::Ran) => {
                     self.bg_errors.lock().compaction = None;
                     backoff.reset();
                 }
-                Ok(compaction::Outcome::Idle) | Err(Error::Closed) => {}
+                // Closing: the loop ends below (`wait_for_work`) without another try.
+                Err(Error::Closed) => {}
                 // The task needs a file found corrupt: try again later (another task may be
-                // picked by then), without spinning.
-                Ok(compaction::Outcome::Blocked) => {
+                // picked by then), without spinning. Nothing to pick although a level is
+                // due should not happen; if it did, it too must not spin.
+                Ok(compaction::Outcome::Blocked | compaction::Outcome::Idle) => {
                     self.pause_unless_shutting_down(backoff.next());
                 }
                 // Nothing was installed and nothing lost (a failed manifest edit already
@@ -114,12 +124,17 @@ impl DbInner {
         }
     }
 
-    /// Waits until `has_work` holds (and the database has not failed): true, or until
-    /// shutdown: false.
+    /// Waits until `has_work` holds (and the database has not failed): true, or until the
+    /// database is closing: false.
+    ///
+    /// Closing stops the loops from the moment `close` sets the closed flag, not only once
+    /// it sets `shutting_down` after syncing the WALs: in between, work found due would be
+    /// refused as closed and found due again at once, a busy loop for as long as the WAL
+    /// fsync takes.
     fn wait_for_work(&self, has_work: impl Fn(&DbInner) -> bool) -> bool {
         let mut bg = self.bg.lock();
         loop {
-            if bg.shutting_down {
+            if bg.shutting_down || self.check_open().is_err() {
                 return false;
             }
             if !self.failed.load(Ordering::Acquire) && has_work(self) {

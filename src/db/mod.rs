@@ -610,6 +610,10 @@ impl DbInner {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // The background threads stop at their next look at the flag (`wait_for_work`),
+        // so a writer stalled for their work, holding the writer lock this needs, must not
+        // count on them to wake it: wake it here, to find the database closed.
+        self.wake_all();
         // Writes that got in before the flag finish before this lock is ours. A database
         // whose WAL failed cannot promise durability: say so instead of syncing.
         let synced = {
@@ -696,7 +700,10 @@ pub(crate) mod tests {
     //! Interleavings forced through test-only pause points.
 
     use super::*;
+    use crate::compaction::policy;
+    use crate::env::FaultFs;
     use std::sync::mpsc;
+    use std::time::Duration;
 
     /// Where a test can make a thread pause, between two steps of the engine.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -715,6 +722,9 @@ pub(crate) mod tests {
     #[derive(Default)]
     pub(crate) struct Hooks {
         armed: Mutex<Vec<(PausePoint, Hook)>>,
+        /// Rounds of the background threads' loops: a loop that polls instead of waiting
+        /// shows up here.
+        pub(crate) background_rounds: AtomicU64,
     }
 
     impl Hooks {
@@ -838,6 +848,79 @@ pub(crate) mod tests {
         let db = Db::open(dir.path(), manual_options()).unwrap();
         for i in 0..100u8 {
             assert_eq!(db.get(&[i]).unwrap(), Some(vec![2]), "key {i}");
+        }
+    }
+
+    // Regression: the background threads stopped only once `close` had synced the WALs and
+    // set `shutting_down`; in between, with compaction due, the compaction thread found the
+    // database closed and at once tried again, millions of times over one slow WAL fsync.
+    // Under valgrind, whose scheduler runs one thread at a time and favours the one that
+    // just ran, that loop kept the closing thread from running: CI hung in test_threads.
+    #[test]
+    fn close_stops_the_background_threads_without_polling() {
+        let fs = Arc::new(FaultFs::new());
+        let dir = std::path::Path::new("/db");
+        let db = Arc::new(Db::open(dir, small_memtable_options(&fs)).unwrap());
+        let (paused, resume) = pause_at(&db, PausePoint::BeforeCompactionInstall);
+        let mut i = 0u32;
+        while paused.try_recv().is_err() {
+            db.put(&i.to_be_bytes(), &[7; 100]).unwrap();
+            i += 1;
+        }
+        // The compaction is paused before its install: L0 is still past its trigger.
+        let inner = &db.inner;
+        assert!(policy::most_urgent_level(&inner.current().version, &inner.opts).is_some());
+        // Close spends this long syncing the WAL between setting the closed flag and
+        // stopping the background threads.
+        fs.set_sync_delay(Duration::from_millis(200));
+        let closer = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.close())
+        };
+        while !inner.closed.load(Ordering::Acquire) {
+            std::thread::yield_now();
+        }
+        let rounds_before = inner.test_hooks.background_rounds.load(Ordering::Relaxed);
+        resume.send(()).unwrap();
+        closer.join().unwrap().unwrap();
+        let rounds = inner.test_hooks.background_rounds.load(Ordering::Relaxed) - rounds_before;
+        assert!(
+            rounds <= 4,
+            "{rounds} rounds of the background loops during close"
+        );
+        drop(db);
+        let reopened = Db::open(dir, small_memtable_options(&fs)).unwrap();
+        for key in [0, i / 2, i - 1] {
+            assert_eq!(
+                reopened.get(&key.to_be_bytes()).unwrap(),
+                Some(vec![7; 100])
+            );
+        }
+    }
+
+    #[test]
+    fn idle_background_threads_wait_instead_of_polling() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        db.put(b"k", b"v").unwrap();
+        db.flush().unwrap();
+        let rounds = || {
+            db.inner
+                .test_hooks
+                .background_rounds
+                .load(Ordering::Relaxed)
+        };
+        let after_flush = rounds();
+        assert!(after_flush >= 1, "the flush ran on the flush thread");
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(rounds(), after_flush);
+    }
+
+    fn small_memtable_options(fs: &Arc<FaultFs>) -> Options {
+        Options {
+            memtable_bytes: 64 << 10,
+            fs: Arc::clone(fs) as Arc<dyn crate::env::FileSystem>,
+            ..Options::default()
         }
     }
 
