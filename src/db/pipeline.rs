@@ -33,10 +33,16 @@ pub(crate) const MAX_GROUPS_IN_FLIGHT: usize = 2;
 /// Overlapping pays when an fsync is long beside the work and wake-ups of a group, so that
 /// a device that can flush two requests at once gets two. When fsyncs are as fast as the
 /// scheduler's wake-ups it only splits the waiting writers into smaller groups, each paying
-/// its own fsync and wake-ups: on this 2-core machine, with 40-60 µs fsyncs, 16 threads of
-/// durable puts measured 1.57-1.68x LevelDB with one group at a time and 1.30-1.43x with
-/// two (four runs each); pipelining was measured to pay with fsyncs of 0.6-3.5 ms.
-const OVERLAP_FSYNCS_FROM: Duration = Duration::from_micros(250);
+/// its own fsync and wake-ups. Measured on this 2-core machine, 16 threads of durable puts:
+/// - with this disk's 40-60 µs fsyncs, one group at a time did 7.3-7.7 µs a put and two
+///   7.9-8.5 (and 1.57-1.68x LevelDB against 1.30-1.43x in the benchmark);
+/// - with fsyncs made 160-320 µs by a sleep before each (an `LD_PRELOAD` shim: a device
+///   that takes two flushes at once), one group did 34-43 µs a put and two 15-17.5;
+///   pipelining was also measured to pay with real fsyncs of 0.6-3.5 ms.
+///
+/// So the line lies between 60 and 160 µs; it is drawn nearer the slow side of this disk,
+/// as losing a few percent there costs less than losing half past it.
+const OVERLAP_FSYNCS_FROM: Duration = Duration::from_micros(100);
 
 /// A moving average of the time WAL fsyncs take, which sets how many groups may be in
 /// flight. A heuristic: concurrent updates may lose one another, which only slows it.
@@ -46,10 +52,10 @@ pub(crate) struct FsyncLatency {
 }
 
 impl FsyncLatency {
-    /// Folds one fsync's duration into the mean, weighted 1/8 and counted as at most four
-    /// times the threshold: a few slow fsyncs in a row move it past, one stall does not.
+    /// Folds one fsync's duration into the mean, weighted 1/8 and counted as at most twice
+    /// the threshold: a few slow fsyncs in a row move it past, one stall does not.
     pub(crate) fn record(&self, took: Duration) {
-        let took = took.min(OVERLAP_FSYNCS_FROM * 4);
+        let took = took.min(OVERLAP_FSYNCS_FROM * 2);
         let sample = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         let mean = self.mean_nanos.load(Ordering::Relaxed);
         let next = mean - mean / 8 + sample / 8;
@@ -174,9 +180,14 @@ mod tests {
             latency.record(Duration::from_micros(50));
         }
         assert_eq!(latency.groups_in_flight(), 1);
-        // One stalled fsync among fast ones does not switch; a run of slow ones does.
+        // One stalled fsync among fast ones does not switch, nor do two slow ones after it;
+        // a run of slow ones does.
         latency.record(Duration::from_secs(3));
         assert_eq!(latency.groups_in_flight(), 1);
+        for _ in 0..2 {
+            latency.record(Duration::from_millis(1));
+            assert_eq!(latency.groups_in_flight(), 1);
+        }
         latency.record(Duration::from_millis(1));
         assert_eq!(latency.groups_in_flight(), MAX_GROUPS_IN_FLIGHT);
         // And back once they are fast again.
