@@ -2,20 +2,25 @@
 
 CARGO ?= cargo
 
-.PHONY: quickstart test rust-test loom lint header-check fuzz-build c-fuzz-build fuzz-ci
+.PHONY: quickstart test watchdog-test rust-test loom lint header-check fuzz-build c-fuzz-build fuzz-ci
 
 # Build libtoykv and run the C quickstart against it.
 quickstart: c-quickstart
 
-# Every test: Rust unit and integration tests of the whole workspace, the library and the
-# `toykv` command-line tool in cli/ (release build: the recovery and model tests push
-# hundreds of thousands of records), then the loom models of the write path's thread
-# protocols, then the C tests (plain, valgrind, ASan+UBSan), then the
+# Every test: the test watchdog's own check, then Rust unit and integration tests of the whole
+# workspace, the library and the `toykv` command-line tool in cli/ (release build: the
+# recovery and model tests push hundreds of thousands of records), then the loom models of
+# the write path's thread protocols, then the C tests (plain, valgrind, ASan+UBSan), then the
 # kill -9 crash harness (50 cycles per mode), then an install into a temporary prefix used
 # through pkg-config, then the Go binding (go vet, go test -race) and the Python binding
 # (pytest, pip install), then the side-by-side benchmark at N = 10,000 as a smoke test (it
 # builds and every store reads the same bytes).
-test: rust-test loom c-test crash-test c-install-test go-test py-test bench-smoke
+test: watchdog-test rust-test loom c-test crash-test c-install-test go-test py-test bench-smoke
+
+# The watchdog every test below runs under (tests/watchdog.sh) passes statuses through and
+# still stops a hang, with its stacks.
+watchdog-test:
+	tests/watchdog-test.sh
 
 # Under tests/watchdog.sh, as the C tests are (c.mk): a hung test prints its stacks and fails
 # within the limit instead of holding CI to its own.
