@@ -48,10 +48,6 @@ impl DbInner {
         };
         let mut backoff = Backoff::default();
         while self.wait_for_work(ready) {
-            #[cfg(test)]
-            self.test_hooks
-                .background_rounds
-                .fetch_add(1, Ordering::Relaxed);
             match self.flush_oldest() {
                 Ok(()) => {
                     self.bg_errors.lock().flush = None;
@@ -79,10 +75,6 @@ impl DbInner {
             |db: &DbInner| policy::most_urgent_level(&db.current().version, &db.opts).is_some();
         let mut backoff = Backoff::default();
         while self.wait_for_work(needed) {
-            #[cfg(test)]
-            self.test_hooks
-                .background_rounds
-                .fetch_add(1, Ordering::Relaxed);
             match compaction::run_background(&self) {
                 Ok(compaction::Outcome::Ran) => {
                     self.bg_errors.lock().compaction = None;
@@ -138,6 +130,10 @@ impl DbInner {
                 return false;
             }
             if !self.failed.load(Ordering::Acquire) && has_work(self) {
+                #[cfg(test)]
+                self.test_hooks
+                    .background_rounds
+                    .fetch_add(1, Ordering::Relaxed);
                 return true;
             }
             self.bg_cv.wait(&mut bg);

@@ -85,8 +85,9 @@ pub trait WritableFile: Send + std::fmt::Debug {
     /// which later appends overwrite in place. Appends inside reserved space neither change
     /// the file's size nor allocate blocks, so an fdatasync after them has much less than
     /// a growing file's metadata to commit with the data: what makes the fsync of each
-    /// durable write cheaper (measured in `Wal::preallocating`). Best effort: `false` (the default, and on a file system without
-    /// `fallocate`) when nothing was reserved, and the file just grows by its appends.
+    /// durable write cheaper (measured in `Wal::preallocating`). Best effort: `false` (the
+    /// default, and on a file system without `fallocate`) when nothing was reserved, and the
+    /// file just grows by its appends.
     fn preallocate(&mut self, _len: u64) -> bool {
         false
     }
